@@ -1,0 +1,204 @@
+#!/usr/bin/env node
+// npm run bench: what a pod start costs, measured on the built Linux executables.
+//
+//   1. start-up: each plugin answering VERSION next to a bare Node SEA that only prints a line
+//      (bench/sea-hello.ts, built the same way), interleaved in one run; medians and their ratio
+//      (target: ratio <= 1.3, VERSION < 100 ms);
+//   2. a pod's network lifecycle on the HNS emulator: ADD and DEL latency per plugin, with the
+//      built-in IPAM and with Debian's host-local, and the HCN calls one ADD makes;
+//   3. memory: peak RSS of an ADD;
+//   4. sizes of the bundles and executables;
+//   5. (with --wine, or when test/windows left a Wine prefix) start-up of an .exe under Wine.
+// The numbers go to stdout and to bench/results/<time>.json. NODE_EXTRA_CA_CERTS is removed from
+// the environment: it costs ~50 ms in Node 20 processes and is not how nodes run plugins.
+//
+//   node bench/run.mjs [--runs N] [--wine]
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = path.join(ROOT, 'dist', 'linux-x64');
+const HELLO = path.join(ROOT, 'dist', 'test-tools', 'linux-x64', 'sea-hello');
+const PLUGINS = ['win-l2bridge', 'win-overlay', 'host-gateway', 'l3-upstream'];
+const args = process.argv.slice(2);
+const RUNS = Number(args[args.indexOf('--runs') + 1]) || 40;
+const BASE_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS' && !k.startsWith('CNI_')));
+
+function ensureBuilt() {
+  const missing = [...PLUGINS.map((p) => path.join(DIST, p)), path.join(DIST, 'hnsctl'), HELLO].filter((f) => !fs.existsSync(f));
+  if (missing.length === 0) return;
+  process.stderr.write('bench: building the Linux executables first\n');
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'build.mjs'), '--target', 'linux-x64', '--tools'], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(1);
+}
+
+function timeOnce(file, env, input = '', argv = []) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(file, argv, { env, input, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { ms, status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function stats(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return { median: q(0.5), p10: q(0.1), p90: q(0.9), min: s[0], n: s.length };
+}
+
+const f1 = (x) => x.toFixed(1);
+
+// 1. Start-up --------------------------------------------------------------------------------
+
+function startup() {
+  const env = { ...BASE_ENV, CNI_COMMAND: 'VERSION' };
+  const subjects = [{ name: 'sea-hello', file: HELLO }, ...PLUGINS.map((p) => ({ name: p, file: path.join(DIST, p) }))];
+  for (const s of subjects) for (let i = 0; i < 3; i++) timeOnce(s.file, env); // warm the page cache
+  const samples = Object.fromEntries(subjects.map((s) => [s.name, []]));
+  for (let i = 0; i < RUNS; i++) {
+    // Interleaved, so drift in machine load hits every subject alike.
+    for (const s of subjects) {
+      const r = timeOnce(s.file, env);
+      if (r.status !== 0) throw new Error(`${s.name} VERSION failed: ${r.stderr}`);
+      samples[s.name].push(r.ms);
+    }
+  }
+  const base = stats(samples['sea-hello']).median;
+  return subjects.map((s) => {
+    const st = stats(samples[s.name]);
+    return { name: s.name, ...st, ratio: st.median / base };
+  });
+}
+
+// 2-3. A pod's lifecycle on the emulator -----------------------------------------------------
+
+function hnsctl(env, ...argv) {
+  const r = spawnSync(path.join(DIST, 'hnsctl'), argv, { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`hnsctl ${argv.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+function maxRssKiB(file, env, input) {
+  // The peak RSS of a child, from the kernel's accounting (ru_maxrss of waited-for children).
+  const py = 'import resource,subprocess,sys\nsubprocess.run(sys.argv[1:], input=sys.stdin.buffer.read(), stdout=subprocess.DEVNULL)\nprint(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)';
+  const r = spawnSync('python3', ['-c', py, file], { env, input, encoding: 'utf8' });
+  return r.status === 0 ? Number(r.stdout.trim()) : undefined;
+}
+
+function lifecycle(plugin, ipamType) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-bench-'));
+  try {
+    const env = { ...BASE_ENV, CNI_HNS_BACKEND: 'emulator', CNI_HNS_EMULATOR_DIR: path.join(dir, 'hns'), CNI_STATE_DIR: path.join(dir, 'state'), CNI_LOG_FILE: path.join(dir, 'cni.log'), CNI_PATH: '/usr/lib/cni', CNI_IFNAME: 'eth0' };
+    hnsctl(env, 'apply', path.join(ROOT, 'plugins', plugin, 'examples', 'node-network.json'));
+    const name = JSON.parse(fs.readFileSync(path.join(ROOT, 'plugins', plugin, 'examples', 'node-network.json'), 'utf8')).networks[0].Name;
+    const conf = JSON.stringify({ cniVersion: '1.0.0', name, type: plugin, clusterCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', nodeIP: '192.168.10.21', providerAddress: plugin === 'win-overlay' ? '192.168.10.21' : undefined, ipam: { type: ipamType, subnet: '10.244.3.0/24', rangeStart: '10.244.3.10', dataDir: path.join(dir, 'ipam') } });
+    const add = [];
+    const del = [];
+    let calls;
+    const runs = Math.max(10, Math.floor(RUNS / 2));
+    for (let i = 0; i < runs; i++) {
+      const netns = hnsctl(env, 'namespace', 'create');
+      const podEnv = { ...env, CNI_CONTAINERID: `bench-${i}`, CNI_NETNS: netns };
+      const callsFile = path.join(dir, 'hns', 'calls.log');
+      const before = fs.existsSync(callsFile) ? fs.readFileSync(callsFile, 'utf8').split('\n').length : 0;
+      const a = timeOnce(path.join(DIST, plugin), { ...podEnv, CNI_COMMAND: 'ADD' }, conf);
+      if (a.status !== 0) throw new Error(`${plugin} ADD: ${a.stdout}`);
+      add.push(a.ms);
+      calls ??= fs.readFileSync(callsFile, 'utf8').split('\n').length - before;
+      const d = timeOnce(path.join(DIST, plugin), { ...podEnv, CNI_COMMAND: 'DEL' }, conf);
+      if (d.status !== 0) throw new Error(`${plugin} DEL: ${d.stdout}`);
+      del.push(d.ms);
+    }
+    const netns = hnsctl(env, 'namespace', 'create');
+    const rss = maxRssKiB(path.join(DIST, plugin), { ...env, CNI_CONTAINERID: 'bench-rss', CNI_NETNS: netns, CNI_COMMAND: 'ADD' }, conf);
+    return { plugin, ipam: ipamType, add: stats(add), del: stats(del), hcnCallsPerAdd: calls, addMaxRssMiB: rss && rss / 1024 };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// 4. Sizes -----------------------------------------------------------------------------------
+
+function sizes() {
+  const out = [];
+  for (const p of [...PLUGINS, 'hnsctl']) {
+    const bundle = path.join(ROOT, 'dist', 'bundle', `${p}.js`);
+    const linux = path.join(DIST, p);
+    const win = path.join(ROOT, 'dist', 'win-x64', `${p}.exe`);
+    const size = (f) => (fs.existsSync(f) ? fs.statSync(f).size : undefined);
+    out.push({ name: p, bundleKiB: size(bundle) && size(bundle) / 1024, linuxMiB: size(linux) && size(linux) / 2 ** 20, winMiB: size(win) && size(win) / 2 ** 20 });
+  }
+  return out;
+}
+
+// 5. Wine ------------------------------------------------------------------------------------
+
+function wine() {
+  const prefix = process.env.WINEPREFIX || path.join(ROOT, 'test', '.tmp', 'wine', 'prefix');
+  const wine64 = '/usr/lib/wine/wine64';
+  const exe = path.join(ROOT, 'dist', 'win-x64', 'win-l2bridge.exe');
+  if (!fs.existsSync(wine64) || !fs.existsSync(path.join(prefix, 'system.reg')) || !fs.existsSync(exe)) return undefined;
+  const env = { ...BASE_ENV, WINEPREFIX: prefix, WINEDEBUG: '-all', CNI_COMMAND: 'VERSION' };
+  const server = '/usr/lib/wine/wineserver64';
+  const cold = [];
+  const warm = [];
+  for (let i = 0; i < 5; i++) {
+    spawnSync(server, ['-k'], { env });
+    spawnSync(server, ['-w'], { env });
+    cold.push(timeOnce(wine64, env, '', [exe]).ms);
+  }
+  spawnSync(server, ['-p'], { env }); // a persistent wineserver: the warm case
+  timeOnce(wine64, env, '', [exe]);
+  for (let i = 0; i < 10; i++) warm.push(timeOnce(wine64, env, '', [exe]).ms);
+  spawnSync(server, ['-k'], { env });
+  return { cold: stats(cold), warm: stats(warm) };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function main() {
+  ensureBuilt();
+  const result = { time: new Date().toISOString(), host: { cpus: os.cpus().length, node: process.version }, runs: RUNS };
+  result.startup = startup();
+  process.stdout.write(`\nStart-up: VERSION, ${RUNS} interleaved runs each (ms)\n`);
+  process.stdout.write('executable      median    p10    p90   ratio to bare SEA\n');
+  for (const s of result.startup) process.stdout.write(`${s.name.padEnd(14)} ${f1(s.median).padStart(7)} ${f1(s.p10).padStart(6)} ${f1(s.p90).padStart(6)}   ${s.ratio.toFixed(2)}\n`);
+  const worst = Math.max(...result.startup.filter((s) => s.name !== 'sea-hello').map((s) => s.ratio));
+  const slowest = Math.max(...result.startup.filter((s) => s.name !== 'sea-hello').map((s) => s.median));
+  process.stdout.write(`worst ratio ${worst.toFixed(2)} (target <= 1.3: ${worst <= 1.3 ? 'met' : 'NOT met'}); slowest VERSION median ${f1(slowest)} ms (target < 100 ms: ${slowest < 100 ? 'met' : 'NOT met'})\n`);
+
+  result.lifecycle = [];
+  process.stdout.write('\nPod lifecycle on the HNS emulator (ms)\n');
+  process.stdout.write('plugin         ipam        ADD median   p90   DEL median   p90  HCN calls/ADD  ADD peak RSS\n');
+  for (const p of PLUGINS) {
+    for (const ipam of ['builtin', 'host-local']) {
+      const l = lifecycle(p, ipam);
+      result.lifecycle.push(l);
+      process.stdout.write(`${p.padEnd(14)} ${ipam.padEnd(11)} ${f1(l.add.median).padStart(10)} ${f1(l.add.p90).padStart(5)} ${f1(l.del.median).padStart(12)} ${f1(l.del.p90).padStart(5)} ${String(l.hcnCallsPerAdd).padStart(14)} ${l.addMaxRssMiB ? `${f1(l.addMaxRssMiB)} MiB` : '-'}\n`);
+    }
+  }
+
+  result.sizes = sizes();
+  process.stdout.write('\nSizes\nexecutable     bundle KiB  linux MiB  win MiB\n');
+  for (const s of result.sizes) process.stdout.write(`${s.name.padEnd(14)} ${s.bundleKiB ? f1(s.bundleKiB).padStart(10) : '-'} ${s.linuxMiB ? f1(s.linuxMiB).padStart(10) : '-'} ${s.winMiB ? f1(s.winMiB).padStart(8) : '-'}\n`);
+
+  if (args.includes('--wine') || fs.existsSync(path.join(ROOT, 'test', '.tmp', 'wine', 'prefix', 'system.reg'))) {
+    result.wine = wine();
+    if (result.wine) {
+      process.stdout.write(`\nUnder Wine (not Windows): win-l2bridge.exe VERSION, cold wineserver median ${f1(result.wine.cold.median)} ms (n=${result.wine.cold.n}), warm median ${f1(result.wine.warm.median)} ms (n=${result.wine.warm.n})\n`);
+    } else {
+      process.stdout.write('\nWine: no prefix yet (run npm run test:windows first)\n');
+    }
+  }
+
+  const outDir = path.join(ROOT, 'bench', 'results');
+  fs.mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `${result.time.replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, JSON.stringify(result, null, 2));
+  process.stdout.write(`\nresults: ${path.relative(ROOT, file)}\n`);
+}
+
+main();

@@ -1,0 +1,74 @@
+// win-overlay: pods on the node's VXLAN Overlay network (windows-anchors.md §8.3). IPv4 only.
+// The pod's gateway is the network's own (`.1`, served by the distributed router); the endpoint
+// carries the node's provider address (the VXLAN source); the MAC is derived from the pod IP
+// (upstream endpointMacPrefix); the interface MTU leaves room for the 50-byte VXLAN header.
+
+import type { CniRequest } from '../../shared/cni/skel';
+import { CniError, ErrorCode } from '../../shared/cni/errors';
+import { asList, type OverlayConf } from '../../shared/config/types';
+import { validate } from '../../shared/config/overlay.validator';
+import type { HostComputeNetwork } from '../../shared/hns/model/network';
+import { type Cidr, contains, formatIp, nthAddress, parseCidr, parseIp } from '../../shared/net/ip';
+import type { Mode, ModeInput } from '../../shared/plugin/mode';
+import { networkSubnets } from '../../shared/plugin/endpoint';
+import { addAttachment, checkAttachment, collectStale, deleteAttachment, reportStatus } from '../../shared/plugin/verbs';
+
+const DEFAULT_MAC_PREFIX = '0E-2A';
+/** VXLAN over IPv4 adds 50 bytes; on the usual 1500-byte underlay the pod gets 1450. */
+const VXLAN_OVERHEAD = 50;
+const DEFAULT_UNDERLAY_MTU = 1500;
+
+/** The default route's next hop of the network subnet that holds the pod's address. */
+function networkGateway(net: HostComputeNetwork, addr: Cidr): string | undefined {
+  for (const subnet of (net.Ipams ?? []).flatMap((i) => i.Subnets ?? [])) {
+    const prefix = subnet.IpAddressPrefix ? parseCidr(subnet.IpAddressPrefix) : undefined;
+    if (!prefix || !contains(prefix, addr.ip)) continue;
+    const hop = subnet.Routes?.find((r) => r.DestinationPrefix === '0.0.0.0/0' && r.NextHop)?.NextHop;
+    if (hop) return hop;
+  }
+  return undefined;
+}
+
+/** The provider address: the conf's, else the one HNS put on the network, else the node IP. */
+function providerAddress({ conf, net }: ModeInput<OverlayConf>): string {
+  const fromNetwork = net.Policies?.find((p) => p.Type === 'ProviderAddress')?.Settings as { ProviderAddress?: string } | undefined;
+  const pa = conf.providerAddress ?? fromNetwork?.ProviderAddress ?? asList(conf.nodeIP).find((ip) => parseIp(ip)?.family === 4);
+  if (!pa) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `win-overlay needs the node's provider address, and network "${net.Name}" has no ProviderAddress policy`, 'set "providerAddress" (or "nodeIP") in the conf');
+  }
+  return pa;
+}
+
+/** `0E-2A-0A-F4-03-07` for 10.244.3.7: the prefix, then the four bytes of the IPv4 address. */
+export function overlayMac(prefix: string, ipv4: Cidr): string {
+  const bytes = [24n, 16n, 8n, 0n].map((s) => Number((ipv4.ip.value >> s) & 0xffn).toString(16).toUpperCase().padStart(2, '0'));
+  return [prefix.toUpperCase(), ...bytes].join('-');
+}
+
+export const mode: Mode<OverlayConf> = {
+  plugin: 'win-overlay',
+  networkTypes: ['Overlay'],
+  validate,
+  ownKeys: ['endpointMacPrefix', 'providerAddress'],
+  ipv6: false,
+  bridged: false,
+  gateway: (addr, { conf, net }) => conf.gateway ?? networkGateway(net, addr) ?? formatIp(nthAddress(addr, 1n)),
+  reservedGateways: (conf, net) => {
+    const hops = net ? networkSubnets(net).map((s) => networkGateway(net, s)).filter((h): h is string => !!h) : [];
+    return [...(conf.gateway ? [conf.gateway] : []), ...hops];
+  },
+  // Upstream win-overlay's ipMasq: the node's own pod subnet is not SNATed.
+  natExceptions: ({ conf, net }) => (conf.ipMasq ? networkSubnets(net).filter((s) => s.ip.family === 4).map((s) => `${formatIp(s.ip)}/${s.prefix}`) : []),
+  providerAddress,
+  mac: ({ conf, addresses }) => {
+    const v4 = addresses.find((a) => a.ip.family === 4);
+    return v4 ? overlayMac(conf.endpointMacPrefix ?? DEFAULT_MAC_PREFIX, v4) : undefined;
+  },
+  mtu: (conf) => conf.mtu ?? DEFAULT_UNDERLAY_MTU - VXLAN_OVERHEAD,
+};
+
+export const add = (req: CniRequest) => addAttachment(req, mode);
+export const del = (req: CniRequest) => deleteAttachment(req, mode);
+export const check = (req: CniRequest) => checkAttachment(req, mode);
+export const gc = (req: CniRequest) => collectStale(req, mode);
+export const status = (req: CniRequest) => reportStatus(req, mode);

@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// Runs the test suites and prints one summary line, `N passed, N failed`, last.
+//
+//   node scripts/test.mjs                 everything (what CI runs)
+//   node scripts/test.mjs unit exec       only those suites
+//
+// Suites, in order:
+//   setup        system packages the tests use (Debian's host-local, gcc, mingw, Wine)
+//   typecheck    tsc --noEmit over the whole tree (after generating the validators)
+//   unit         uvu over test/unit (in-process, TypeScript through tsx)
+//   build        node build.mjs (both targets, plus the linux test tools)
+//   exec         uvu over test/exec (the built Linux executables on the HNS emulator)
+//   conformance  the CNI conformance harness over the four built plugins
+//   windows      the built .exe files under Wine against the stand-in computenetwork.dll
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'node_modules', '.bin');
+
+const SUITES = {
+  setup: () => run('bash', [path.join(ROOT, 'scripts', 'setup-deps.sh')], { counts: 'single' }),
+  typecheck: async () => {
+    const gen = await run(process.execPath, ['build.mjs', '--generate'], { counts: 'single', label: 'generate validators' });
+    const tsc = await run(path.join(BIN, 'tsc'), ['-p', 'tsconfig.json', '--noEmit'], { counts: 'single', label: 'tsc --noEmit' });
+    return add(gen, tsc);
+  },
+  unit: () => uvu('test/unit'),
+  build: () => run(process.execPath, ['build.mjs', '--tools'], { counts: 'single', label: 'build executables' }),
+  exec: () => uvu('test/exec'),
+  conformance: () => run(process.execPath, ['conformance/run.mjs'], { counts: 'summary' }),
+  windows: () => run('bash', [path.join(ROOT, 'test', 'windows', 'run.sh')], { counts: 'summary' }),
+};
+
+function add(a, b) {
+  return { passed: a.passed + b.passed, failed: a.failed + b.failed };
+}
+
+function uvu(dir) {
+  if (!fs.existsSync(path.join(ROOT, dir))) return { passed: 0, failed: 0 };
+  // --import tsx registers both the CommonJS and the ESM hooks: the code under test uses dynamic import().
+  return run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'node_modules', 'uvu', 'bin.js'), dir, '\\.test\\.ts$'], { counts: 'uvu', label: `uvu ${dir}` });
+}
+
+/**
+ * Runs a command with its output passed through. `counts` says how to read its result:
+ * 'single' one test (exit status), 'uvu' uvu's Total/Passed lines, 'summary' a last line
+ * `N passed, N failed` of the tool's own.
+ */
+function run(cmd, args, { counts, label = [cmd, ...args].join(' ') }) {
+  return new Promise((resolve) => {
+    process.stdout.write(`\n=== ${label}\n`);
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      process.stdout.write(d);
+    });
+    child.on('error', (err) => {
+      process.stdout.write(`${label}: ${err.message}\n`);
+      resolve({ passed: 0, failed: 1 });
+    });
+    child.on('close', (code) => {
+      const text = out.replace(/\x1b\[[0-9;]*m/g, '');
+      if (counts === 'uvu') {
+        const total = Number(/Total:\s+(\d+)/.exec(text)?.[1] ?? 0);
+        const passed = Number(/Passed:\s+(\d+)/.exec(text)?.[1] ?? 0);
+        const failed = Math.max(total - passed, code === 0 ? 0 : 1);
+        resolve({ passed, failed });
+      } else if (counts === 'summary') {
+        const m = /(\d+) passed, (\d+) failed\s*$/.exec(text.trimEnd());
+        if (m) resolve({ passed: Number(m[1]), failed: Number(m[2]) + (code !== 0 && Number(m[2]) === 0 ? 1 : 0) });
+        else resolve({ passed: 0, failed: 1 });
+      } else {
+        resolve(code === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 });
+      }
+    });
+  });
+}
+
+async function main() {
+  const wanted = process.argv.slice(2);
+  for (const w of wanted) if (!SUITES[w]) throw new Error(`unknown suite ${w}; known: ${Object.keys(SUITES).join(', ')}`);
+  const names = wanted.length ? wanted : Object.keys(SUITES);
+  const results = [];
+  let total = { passed: 0, failed: 0 };
+  for (const name of names) {
+    const t0 = Date.now();
+    const r = await SUITES[name]();
+    results.push({ name, ...r, seconds: (Date.now() - t0) / 1000 });
+    total = add(total, r);
+    // Nothing after a failed build can mean anything.
+    if ((name === 'build' || name === 'typecheck') && r.failed) break;
+  }
+  process.stdout.write('\nsuite        passed  failed  seconds\n');
+  for (const r of results) process.stdout.write(`${r.name.padEnd(12)} ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${r.seconds.toFixed(1).padStart(7)}\n`);
+  process.stdout.write(`${total.passed} passed, ${total.failed} failed\n`);
+  process.exitCode = total.failed ? 1 : 0;
+}
+
+main();

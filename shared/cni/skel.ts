@@ -1,0 +1,207 @@
+// The process contract every plugin runs through: environment and stdin in, one result or one
+// error object on stdout, exit status out (spec §1, reference skeleton order §1.5).
+// Kept light: VERSION answers from here without loading the rest of the plugin.
+
+import { CniError, ErrorCode, asCniError, toErrorObject } from './errors';
+import { type CmdArgs, isVerb, readCmdArgs, type Verb } from './env';
+import { type CniArgs, parseCniArgs } from './args';
+import { checkNetworkName } from './names';
+import {
+  compareVersions, CURRENT_VERSION, type CniVersion, DEFAULT_CONFIG_VERSION, isSupportedVersion, parseVersion,
+  SUPPORTED_VERSIONS, VERB_MIN_VERSION,
+} from './versions';
+import { readAllStdin, writeStderr, writeStdout } from './stdio';
+import type { Result100 } from './result/v100';
+import { Logger } from '../log/logger';
+import { defaultLogFile } from '../sys/paths';
+import path from 'node:path';
+
+export type PluginVerb = Exclude<Verb, 'VERSION'>;
+
+/** Everything a handler gets about one invocation. */
+export interface CniRequest {
+  verb: PluginVerb;
+  version: CniVersion;
+  cmd: CmdArgs;
+  cniArgs: CniArgs;
+  /** The exact stdin bytes: delegated plugins get them unchanged. */
+  stdin: Buffer;
+  /** stdin parsed; `name` checked. The plugin validates the rest against its schema. */
+  conf: Record<string, unknown> & { name: string };
+  env: NodeJS.ProcessEnv;
+  platform: NodeJS.Platform;
+  log: Logger;
+}
+
+export interface PluginHandlers {
+  add(req: CniRequest): Promise<Result100>;
+  del(req: CniRequest): Promise<void>;
+  check(req: CniRequest): Promise<void>;
+  gc(req: CniRequest): Promise<void>;
+  status(req: CniRequest): Promise<void>;
+}
+
+export interface PluginInfo {
+  /** The executable's name, which is the conf's `type`. */
+  name: string;
+  productVersion: string;
+  /** Loaded only for the verbs that need it, so VERSION stays fast. */
+  load: () => Promise<PluginHandlers>;
+}
+
+export interface ProcessIo {
+  env: NodeJS.ProcessEnv;
+  platform: NodeJS.Platform;
+  readStdin: () => Buffer;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+export const processIo = (): ProcessIo => ({
+  env: process.env,
+  platform: process.platform,
+  readStdin: () => readAllStdin(),
+  stdout: writeStdout,
+  stderr: writeStderr,
+});
+
+export function aboutText(info: PluginInfo): string {
+  return `CNI ${info.name} plugin ${info.productVersion}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(', ')}\n`;
+}
+
+export function versionReply(): string {
+  return JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: SUPPORTED_VERSIONS }) + '\n';
+}
+
+/** Runs one invocation and returns the exit status. Never throws. */
+export async function runPlugin(info: PluginInfo, io: ProcessIo = processIo()): Promise<number> {
+  const command = io.env.CNI_COMMAND ?? '';
+  if (command === '') {
+    // The reference prints its about text when called by hand with no command.
+    io.stderr(aboutText(info));
+    return 0;
+  }
+  if (command === 'VERSION') {
+    // Answered before stdin is read: the caller may never close it.
+    io.stdout(versionReply());
+    return 0;
+  }
+  let version: CniVersion | undefined;
+  let log: Logger | undefined;
+  try {
+    const cmd = readCmdArgs(io.env, io.platform);
+    const stdin = readStdinOrFail(io);
+    const conf = parseConf(stdin);
+    const logFile = logFileOf(conf, io);
+    log = new Logger(
+      { file: logFile.file, platform: io.platform },
+      { plugin: info.name, pid: process.pid, command, containerId: cmd.containerId || undefined, ifName: cmd.ifName || undefined, network: conf.name },
+    );
+    if (logFile.ignored) log.event('log-file-ignored', { logFile: logFile.ignored, note: 'not an absolute path: it would land in the runtime\'s working directory' }, 'warning');
+    if (!isVerb(command) || command === 'VERSION') throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${command}`, `CNI_COMMAND must be one of ADD, DEL, CHECK, GC, STATUS, VERSION`);
+    version = negotiateVersion(command, conf.cniVersion);
+    const handlers = await info.load();
+    const req: CniRequest = { verb: command, version, cmd, cniArgs: parseCniArgs(cmd.args), stdin, conf, env: io.env, platform: io.platform, log };
+    const output = await dispatch(handlers, req);
+    if (output !== undefined) io.stdout(output);
+    log.finish('ok');
+    return 0;
+  } catch (err) {
+    const cniErr = asCniError(err);
+    if (!(err instanceof CniError) && err instanceof Error && err.stack) io.stderr(`${info.name}: ${err.stack}\n`);
+    io.stdout(JSON.stringify(toErrorObject(cniErr, version), null, 2) + '\n');
+    const fields = { code: cniErr.code, error: cniErr.message, ...(cniErr.details ? { details: cniErr.details } : {}) };
+    if (log) log.finish('error', fields);
+    else logEarlyFailure(info, io, command, fields);
+    return 1;
+  }
+}
+
+async function dispatch(h: PluginHandlers, req: CniRequest): Promise<string | undefined> {
+  switch (req.verb) {
+    case 'ADD': {
+      const result = await h.add(req);
+      const { fromInternal } = await import('./result/convert');
+      return JSON.stringify(fromInternal(result, req.version), null, 2) + '\n';
+    }
+    case 'DEL':
+      await h.del(req);
+      return undefined;
+    case 'CHECK':
+      await h.check(req);
+      return undefined;
+    case 'GC':
+      await h.gc(req);
+      return undefined;
+    case 'STATUS':
+      await h.status(req);
+      return undefined;
+  }
+}
+
+function readStdinOrFail(io: ProcessIo): Buffer {
+  try {
+    return io.readStdin();
+  } catch (err) {
+    throw new CniError(ErrorCode.IoFailure, `error reading from stdin: ${(err as Error).message}`);
+  }
+}
+
+function parseConf(stdin: Buffer): CniRequest['conf'] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(stdin.toString('utf8'));
+  } catch (err) {
+    throw new CniError(ErrorCode.DecodingFailure, `error unmarshalling network config: ${(err as Error).message}`, stdin.length === 0 ? 'stdin was empty' : undefined);
+  }
+  // `null` decodes to an empty config in the reference, which then lacks a name.
+  if (doc === null) doc = {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new CniError(ErrorCode.DecodingFailure, 'error unmarshalling network config: expected a JSON object', `got ${Array.isArray(doc) ? 'an array' : typeof doc}`);
+  }
+  const conf = doc as Record<string, unknown>;
+  checkNetworkName(conf.name);
+  return conf as CniRequest['conf'];
+}
+
+/** The request's version, checked against what the verb allows (spec §3.2, reference §1.5 step 6). */
+export function negotiateVersion(verb: PluginVerb, raw: unknown): CniVersion {
+  if (raw !== undefined && typeof raw !== 'string') {
+    throw new CniError(ErrorCode.DecodingFailure, 'error decoding network config: "cniVersion" must be a string', `got ${JSON.stringify(raw)}`);
+  }
+  const requested = raw === undefined || raw === '' ? DEFAULT_CONFIG_VERSION : raw;
+  if (verb === 'CHECK' || verb === 'GC' || verb === 'STATUS') {
+    const parsed = parseVersion(requested);
+    if (!parsed) throw new CniError(ErrorCode.DecodingFailure, `error decoding network config: "cniVersion" ${JSON.stringify(requested)} is not a version`);
+    const min = VERB_MIN_VERSION[verb];
+    if (compareVersions(parsed, parseVersion(min)!) < 0) {
+      throw new CniError(ErrorCode.IncompatibleVersion, `config version does not allow ${verb}`, `config is "${requested}"; ${verb} needs ${min} or later`);
+    }
+  }
+  if (!isSupportedVersion(requested)) {
+    throw new CniError(ErrorCode.IncompatibleVersion, 'incompatible CNI versions', `config is "${requested}", plugin supports [${SUPPORTED_VERSIONS.map((v) => `"${v}"`).join(' ')}]`);
+  }
+  return requested;
+}
+
+/** The conf's logFile if it is an absolute path on this OS, else the default (a relative one would land in containerd's working directory, C:\Windows\System32). */
+function logFileOf(conf: CniRequest['conf'], io: ProcessIo): { file: string; ignored?: string } {
+  const wanted = conf.logFile;
+  if (typeof wanted !== 'string' || wanted === '') return { file: defaultLogFile(io.env, io.platform) };
+  const absolute = io.platform === 'win32' ? path.win32.isAbsolute(wanted) : path.posix.isAbsolute(wanted);
+  return absolute ? { file: wanted } : { file: defaultLogFile(io.env, io.platform), ignored: wanted };
+}
+
+/** A request rejected before its conf was read still gets a log line, at the default path. */
+function logEarlyFailure(info: PluginInfo, io: ProcessIo, command: string, fields: Record<string, unknown>): void {
+  const log = new Logger({ file: defaultLogFile(io.env, io.platform), platform: io.platform }, { plugin: info.name, pid: process.pid, command });
+  log.finish('error', fields);
+}
+
+/** The entry point of an executable. */
+export function main(info: PluginInfo): void {
+  // Libraries must never write to stdout: it carries exactly one JSON document.
+  const toStderr = (...a: unknown[]) => writeStderr(a.map(String).join(' ') + '\n');
+  console.log = console.info = console.debug = console.warn = console.error = toStderr;
+  runPlugin(info).then((code) => process.exit(code));
+}

@@ -1,0 +1,42 @@
+// Feature gates from the HNS version, as hcsshim computes them (hcn-api.md §4.8): the service
+// has no feature query of its own.
+
+import type { SchemaVersion } from './model/common';
+
+export interface HnsFeatures {
+  version: SchemaVersion;
+  remoteSubnet: boolean;
+  hostRoute: boolean;
+  dsr: boolean;
+  slash32EndpointPrefixes: boolean;
+  vxlanPort: boolean;
+  ipv6DualStack: boolean;
+  sessionAffinity: boolean;
+  setPolicy: boolean;
+  disableHostPort: boolean;
+}
+
+type Range = [minMajor: number, minMinor: number, maxMajor?: number];
+
+/** True if the version is within any range: [major.minor, up to maxMajor.*] or [major.minor, ∞). */
+function inAny(v: SchemaVersion, ranges: Range[]): boolean {
+  return ranges.some(([maj, min, maxMaj]) => {
+    const atLeast = v.Major > maj || (v.Major === maj && v.Minor >= min);
+    return atLeast && (maxMaj === undefined || v.Major <= maxMaj);
+  });
+}
+
+export function featuresOf(v: SchemaVersion): HnsFeatures {
+  return {
+    version: v,
+    remoteSubnet: inAny(v, [[9, 2]]),
+    hostRoute: inAny(v, [[9, 2]]),
+    dsr: inAny(v, [[9, 3, 9], [10, 2]]),
+    slash32EndpointPrefixes: inAny(v, [[9, 3, 9], [10, 4]]),
+    vxlanPort: inAny(v, [[10, 3]]),
+    ipv6DualStack: inAny(v, [[11, 10]]),
+    sessionAffinity: inAny(v, [[12, 0]]),
+    setPolicy: inAny(v, [[13, 0]]),
+    disableHostPort: inAny(v, [[15, 1]]),
+  };
+}

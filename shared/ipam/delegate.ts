@@ -1,0 +1,152 @@
+// Delegation to an IPAM plugin on CNI_PATH (spec §6): the whole stdin, byte for byte, the same
+// environment with only CNI_COMMAND changed, the delegate's stderr passed through to ours, and
+// its error code kept.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CniError, ErrorCode } from '../cni/errors';
+import { parseResult } from '../cni/result/convert';
+import type { Result100 } from '../cni/result/v100';
+import type { CniRequest } from '../cni/skel';
+import { writeStderr } from '../cni/stdio';
+import type { Ipam } from './types';
+
+/** The delegate's own deadline; below the runtime's, so the error is ours and says what hung. */
+const DELEGATE_TIMEOUT_MS = 60_000;
+
+/** `<dir>\<type>.exe` then `<dir>\<type>` on Windows, `<dir>/<type>` elsewhere, first directory first. */
+export function findPlugin(type: string, dirs: string[], platform: NodeJS.Platform): string {
+  if (!type || type.includes('/') || type.includes('\\') || type === '.' || type === '..') {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid IPAM plugin name ${JSON.stringify(type)}`);
+  }
+  if (dirs.length === 0) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_PATH is empty: no paths to find the IPAM plugin in');
+  const join = platform === 'win32' ? path.win32.join : path.posix.join;
+  for (const dir of dirs) {
+    const names = platform === 'win32' ? [`${type}.exe`, type] : [type];
+    for (const n of names) {
+      const file = join(dir, n);
+      if (isExecutableFile(file, platform)) return file;
+    }
+  }
+  throw new CniError(ErrorCode.IpamFailure, `failed to find IPAM plugin "${type}" in path [${dirs.join(' ')}]`, 'install it in one of the CNI_PATH directories, or fix ipam.type');
+}
+
+function isExecutableFile(file: string, platform: NodeJS.Platform): boolean {
+  try {
+    if (!fs.statSync(file).isFile()) return false;
+    if (platform !== 'win32') fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Exec {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function execPlugin(file: string, verb: string, req: CniRequest): Promise<Exec> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, [], { env: { ...req.env, CNI_COMMAND: verb }, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new CniError(ErrorCode.TryAgainLater, `IPAM plugin ${path.basename(file)} (${verb}) did not finish within ${DELEGATE_TIMEOUT_MS / 1000} s`));
+    }, DELEGATE_TIMEOUT_MS);
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => {
+      err.push(d);
+      writeStderr(d.toString('utf8'));
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new CniError(ErrorCode.IpamFailure, `running IPAM plugin ${file} failed: ${e.message}`));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+    // A delegate that exits without reading stdin closes the pipe under us; its exit status tells the story.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(req.stdin);
+  });
+}
+
+/** The delegate's failure as our error, keeping its CNI code (win-bridge loses it to 999). */
+function delegateFailure(type: string, verb: string, r: Exec): CniError {
+  const text = r.stdout.trim();
+  if (text) {
+    try {
+      const e = JSON.parse(text) as { code?: unknown; msg?: unknown; details?: unknown };
+      if (typeof e.code === 'number' && e.code > 0) {
+        return new CniError(e.code, `IPAM plugin ${type} failed (${verb}): ${String(e.msg ?? '')}`, typeof e.details === 'string' ? e.details : undefined);
+      }
+    } catch {
+      /* not an error object; fall through to the raw text */
+    }
+    return new CniError(ErrorCode.IpamFailure, `IPAM plugin ${type} failed (${verb}), exit ${r.code}: ${text.slice(0, 500)}`);
+  }
+  return new CniError(ErrorCode.IpamFailure, `IPAM plugin ${type} failed (${verb}), exit ${r.code}: ${r.stderr.trim().slice(0, 500) || 'no error message'}`);
+}
+
+export class DelegatedIpam implements Ipam {
+  constructor(readonly kind: string, private readonly req: CniRequest) {}
+
+  private async run(verb: string): Promise<string> {
+    const file = findPlugin(this.kind, this.req.cmd.path, this.req.platform);
+    const r = await execPlugin(file, verb, this.req);
+    if (r.code !== 0) throw delegateFailure(this.kind, verb, r);
+    return r.stdout;
+  }
+
+  async add(): Promise<Result100> {
+    const out = await this.run('ADD');
+    try {
+      return this.parseAdd(out);
+    } catch (err) {
+      // The delegate succeeded, so it may hold addresses we cannot use: release them before
+      // reporting (spec §6.2: IPAM DEL after a failure that follows a successful IPAM ADD).
+      await this.run('DEL').catch((e) => writeStderr(`warning: releasing the unusable IPAM answer failed: ${(e as Error).message}\n`));
+      throw err;
+    }
+  }
+
+  private parseAdd(out: string): Result100 {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(out);
+    } catch {
+      throw new CniError(ErrorCode.DecodingFailure, `IPAM plugin ${this.kind} printed something that is not JSON`, out.slice(0, 500));
+    }
+    const result = parseResult(doc, { requestVersion: this.req.version, sameFamily: false, what: `the result of IPAM plugin ${this.kind}` });
+    if (!result.ips || result.ips.length === 0) throw new CniError(ErrorCode.IpamFailure, `IPAM plugin ${this.kind} returned no IP addresses`);
+    return result;
+  }
+
+  async del(): Promise<void> {
+    await this.run('DEL');
+  }
+
+  async check(): Promise<void> {
+    await this.run('CHECK');
+  }
+
+  async gc(): Promise<void> {
+    await this.run('GC');
+  }
+
+  async status(): Promise<void> {
+    try {
+      await this.run('STATUS');
+    } catch (err) {
+      // A STATUS that cannot run the delegate at all still means ADD cannot be served.
+      const keep: number[] = [ErrorCode.PluginNotAvailable, ErrorCode.PluginNotAvailableLimitedConnectivity, ErrorCode.TryAgainLater];
+      if (err instanceof CniError && keep.includes(err.code)) throw err;
+      throw new CniError(ErrorCode.PluginNotAvailable, (err as Error).message);
+    }
+  }
+}

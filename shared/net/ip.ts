@@ -1,0 +1,117 @@
+// Addresses and prefixes as numbers. Parsing is strict (no octal or hex IPv4 parts, no zones),
+// because every address we accept ends up in an HNS document or an IPAM file name.
+
+import ipaddr from 'ipaddr.js';
+import { Netmask } from 'netmask';
+
+export type Family = 4 | 6;
+
+export interface Ip {
+  readonly family: Family;
+  readonly value: bigint;
+}
+
+export interface Cidr {
+  /** The address as written, host bits kept (`10.244.3.17/24` keeps `.17`). */
+  readonly ip: Ip;
+  readonly prefix: number;
+}
+
+const BITS: Record<Family, number> = { 4: 32, 6: 128 };
+
+export function parseIp(text: string): Ip | undefined {
+  if (typeof text !== 'string') return undefined;
+  if (text.includes('.') && !text.includes(':')) {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(text)) return undefined;
+    return { family: 4, value: bytesToBigint(ipaddr.IPv4.parse(text).toByteArray()) };
+  }
+  if (!text.includes(':') || text.includes('%') || !ipaddr.IPv6.isValid(text)) return undefined;
+  return { family: 6, value: bytesToBigint(ipaddr.IPv6.parse(text).toByteArray()) };
+}
+
+export function parseCidr(text: string): Cidr | undefined {
+  if (typeof text !== 'string') return undefined;
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const ip = parseIp(text.slice(0, slash));
+  const prefixText = text.slice(slash + 1);
+  if (!ip || !/^\d{1,3}$/.test(prefixText)) return undefined;
+  const prefix = Number(prefixText);
+  if (prefix > BITS[ip.family]) return undefined;
+  return { ip, prefix };
+}
+
+export function formatIp(ip: Ip): string {
+  const bytes: number[] = [];
+  let v = ip.value;
+  for (let i = 0; i < BITS[ip.family] / 8; i++) {
+    bytes.unshift(Number(v & 0xffn));
+    v >>= 8n;
+  }
+  return ipaddr.fromByteArray(bytes).toString();
+}
+
+export function formatCidr(c: Cidr): string {
+  return `${formatIp(c.ip)}/${c.prefix}`;
+}
+
+/** The prefix with its host bits cleared, as a netmask block. */
+export function blockOf(c: Cidr): Netmask {
+  return new Netmask(formatIp(c.ip), c.prefix);
+}
+
+export function networkAddress(c: Cidr): Ip {
+  const host = hostMask(c);
+  return { family: c.ip.family, value: c.ip.value & ~host };
+}
+
+/** The last address of the prefix (the IPv4 broadcast address). */
+export function lastAddress(c: Cidr): Ip {
+  return { family: c.ip.family, value: c.ip.value | hostMask(c) };
+}
+
+export function hasHostBits(c: Cidr): boolean {
+  return (c.ip.value & hostMask(c)) !== 0n;
+}
+
+export function contains(c: Cidr, ip: Ip): boolean {
+  if (ip.family !== c.ip.family) return false;
+  const host = hostMask(c);
+  return (ip.value & ~host) === (c.ip.value & ~host);
+}
+
+export function overlaps(a: Cidr, b: Cidr): boolean {
+  if (a.ip.family !== b.ip.family) return false;
+  const shorter = a.prefix <= b.prefix ? a : b;
+  const other = shorter === a ? b : a;
+  return contains(shorter, other.ip);
+}
+
+/** The address `n` places after the network address (n may be negative from the end: -1 = last). */
+export function nthAddress(c: Cidr, n: bigint): Ip {
+  const base = n >= 0n ? networkAddress(c).value : lastAddress(c).value + 1n;
+  return { family: c.ip.family, value: base + n };
+}
+
+export function ipEquals(a: Ip, b: Ip): boolean {
+  return a.family === b.family && a.value === b.value;
+}
+
+/** True for IPv4 and for IPv4-mapped IPv6 (`::ffff:a.b.c.d`): the CNI result calls both version "4". */
+export function isIpv4Like(ip: Ip): boolean {
+  return ip.family === 4 || ip.value >> 32n === 0xffffn;
+}
+
+export function hostCount(c: Cidr): bigint {
+  return hostMask(c) + 1n;
+}
+
+function hostMask(c: Cidr): bigint {
+  return (1n << BigInt(BITS[c.ip.family] - c.prefix)) - 1n;
+}
+
+function bytesToBigint(bytes: number[]): bigint {
+  let v = 0n;
+  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  return v;
+}

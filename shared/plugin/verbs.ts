@@ -1,0 +1,240 @@
+// ADD, DEL, CHECK, GC and STATUS for any mode: the conf checked before anything changes, the
+// IPAM and the pod's endpoint in the right order, and every failure undone or reported.
+
+import { CniError, ErrorCode } from '../cni/errors';
+import { parseResult } from '../cni/result/convert';
+import type { Result100 } from '../cni/result/v100';
+import type { CniRequest } from '../cni/skel';
+import { writeStderr } from '../cni/stdio';
+import { checkConf, unknownKeys } from '../config/load';
+import type { NetConf } from '../config/types';
+import { openIpam, type Ipam, type ValidAttachment } from '../ipam/index';
+import { hostLocalSubnets, reserveInHostLocal } from '../ipam/hostlocal';
+import { type Cidr, parseCidr } from '../net/ip';
+import { errorText } from '../log/logger';
+import {
+  addPodEndpoint, assertNotAttached, checkPodEndpoint, collectGarbage, deletePodEndpoint, findNetwork, namespaceGuid, networkStatus,
+  type PodRef, sameGuid, withPodLock,
+} from '../pod/index';
+import { portMappingPolicies } from '../policy/port-mapping';
+import { rawEndpointPolicies } from '../policy/raw';
+import { stateDir } from '../sys/paths';
+import netconfSchema from '../config/netconf.schema.json';
+import type { HostComputeNetwork } from '../hns/model/network';
+import { openContext, type InvocationContext } from './context';
+import { planEndpoint } from './endpoint';
+import type { Mode } from './mode';
+import { buildResult } from './result';
+import path from 'node:path';
+
+const COMMON_KEYS = new Set(Object.keys(netconfSchema.properties));
+
+/** The conf, checked against the mode's schema; nothing has changed yet when this throws. */
+function loadConf<C extends NetConf>(req: CniRequest, mode: Mode<C>): C {
+  const conf = req.log.stepSync('check-conf', () => checkConf<C>(req.conf, mode.validate, mode.plugin));
+  const unknown = unknownKeys(req.conf, new Set([...COMMON_KEYS, ...mode.ownKeys]));
+  if (unknown.length) req.log.event('unknown-keys', { keys: unknown, note: 'ignored; check their spelling' }, 'warning');
+  const skipped = rawEndpointPolicies(conf).skipped;
+  if (skipped.length) req.log.event('policies-skipped', { entries: skipped, note: 'only EndpointPolicy entries apply to pod endpoints' }, 'warning');
+  return conf;
+}
+
+function podRef(req: CniRequest, conf: NetConf): PodRef {
+  return { containerId: req.cmd.containerId, ifName: req.cmd.ifName, network: conf.name, netns: req.cmd.netns };
+}
+
+function ipamFor<C extends NetConf>(req: CniRequest, conf: C, mode: Mode<C>, net?: HostComputeNetwork): Ipam | undefined {
+  return openIpam(req, conf, { defaultDataDir: path.join(stateDir(req.env, req.platform), 'ipam'), modeReserved: mode.reservedGateways(conf, net) });
+}
+
+async function withContext<T>(req: CniRequest, conf: NetConf, fn: (ctx: InvocationContext) => Promise<T>): Promise<T> {
+  const ctx = await openContext(req, conf);
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close().catch(() => undefined);
+  }
+}
+
+// --- ADD ------------------------------------------------------------------------------------
+
+export async function addAttachment<C extends NetConf>(req: CniRequest, mode: Mode<C>): Promise<Result100> {
+  const conf = loadConf(req, mode);
+  const ref = podRef(req, conf);
+  namespaceGuid(ref.netns);
+  // Port mappings and raw policies are checked now, before the IPAM allocates anything.
+  portMappingPolicies(conf.runtimeConfig?.portMappings, { localRoutedVip: mode.bridged, ipv6: mode.ipv6 });
+  return withContext(req, conf, (ctx) => withPodLock(ctx, ref.containerId, async () => {
+    const net = await findNetwork(ctx, conf.name, mode.networkTypes);
+    await req.log.step('check-existing', () => assertNotAttached(ctx, ref));
+    const ipam = ipamFor(req, conf, mode, net);
+    if (conf.ipam?.type === 'host-local' && mode.bridged) reserveGateways(req, conf, mode, net);
+    const allocated = ipam ? await req.log.step('ipam-add', () => ipam.add(), (r) => ({ ipam: ipam.kind, ips: r.ips?.map((i) => i.address) })) : undefined;
+    try {
+      if (!allocated) throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid network configuration: key "ipam" is required', `${mode.plugin} needs an IPAM (an IPAM plugin such as host-local, or "type": "builtin") to give pods addresses`);
+      const plan = await req.log.step('plan-endpoint', () => planEndpoint({
+        mode, conf, net,
+        addresses: (allocated.ips ?? []).map((i) => i.address),
+        ipamRoutes: allocated.routes,
+        features: () => ctx.client.features(),
+      }), (p) => ({ policies: p.policies.map((x) => x.Type) }));
+      const { endpoint } = await addPodEndpoint(ctx, ref, net, plan.request);
+      const result = buildResult(req, endpoint, plan);
+      if (allocated.dns && !result.dns) result.dns = allocated.dns;
+      return result;
+    } catch (err) {
+      if (ipam && allocated) await releaseAfterFailedAdd(req, ipam);
+      throw err;
+    }
+  }));
+}
+
+/** Keeps host-local from handing out the pods' gateway (shared/ipam/hostlocal.ts). */
+function reserveGateways<C extends NetConf>(req: CniRequest, conf: C, mode: Mode<C>, net: HostComputeNetwork): void {
+  const gateways = hostLocalSubnets(conf.ipam!).map(parseCidr).filter((c): c is Cidr => !!c).map((c) => mode.gateway(c, { conf, net, addresses: [] }));
+  const made = reserveInHostLocal(conf.ipam!, conf.name, gateways, req.platform);
+  if (made.length) req.log.event('host-local-gateway-reserved', { addresses: made, note: 'held in host-local\'s store so no pod gets the gateway' });
+}
+
+async function releaseAfterFailedAdd(req: CniRequest, ipam: Ipam): Promise<void> {
+  try {
+    await req.log.step('rollback-ipam-del', () => ipam.del());
+  } catch (err) {
+    // The runtime's DEL after this failed ADD retries the release.
+    writeStderr(`warning: releasing the address after the failed ADD failed: ${errorText(err)}\n`);
+  }
+}
+
+// --- DEL ------------------------------------------------------------------------------------
+
+export async function deleteAttachment<C extends NetConf>(req: CniRequest, mode: Mode<C>): Promise<void> {
+  const conf = loadConf(req, mode);
+  warnOnBadPrevResult(req);
+  const ref = podRef(req, conf);
+  const failures: CniError[] = [];
+  await withContext(req, conf, (ctx) => withPodLock(ctx, ref.containerId, async () => {
+    // Our endpoint first, then the address: both are tried whatever happens to the other.
+    try {
+      await deletePodEndpoint(ctx, ref);
+    } catch (err) {
+      failures.push(asCni(err));
+    }
+    const ipam = ipamFor(req, conf, mode);
+    if (ipam) {
+      try {
+        await req.log.step('ipam-del', () => ipam.del(), { ipam: ipam.kind });
+      } catch (err) {
+        failures.push(asCni(err));
+      }
+    }
+  }).catch((err) => { failures.push(asCni(err)); }));
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new CniError(failures[0]!.code, failures.map((f) => f.message).join('; '));
+}
+
+/** DEL cleans up by identity, so a malformed prevResult is only worth a warning (spec J06). */
+function warnOnBadPrevResult(req: CniRequest): void {
+  if (req.conf.prevResult === undefined) return;
+  try {
+    parseResult(req.conf.prevResult, { requestVersion: req.version, sameFamily: true, what: 'prevResult' });
+  } catch (err) {
+    writeStderr(`warning: ignoring prevResult: ${errorText(err)}\n`);
+    req.log.event('prev-result-ignored', { error: errorText(err) }, 'warning');
+  }
+}
+
+function asCni(err: unknown): CniError {
+  if (err instanceof CniError) return err;
+  const e = err as { cniCode?: number; message?: string };
+  return new CniError(typeof e?.cniCode === 'number' ? e.cniCode : ErrorCode.Internal, e?.message ?? String(err));
+}
+
+// --- CHECK ----------------------------------------------------------------------------------
+
+export async function checkAttachment<C extends NetConf>(req: CniRequest, mode: Mode<C>): Promise<void> {
+  const conf = loadConf(req, mode);
+  if (req.conf.prevResult === undefined) throw new CniError(ErrorCode.InvalidNetworkConfig, 'required prevResult missing', 'CHECK compares the attachment with the result of its ADD');
+  const prev = parseResult(req.conf.prevResult, { requestVersion: req.version, sameFamily: true, what: 'prevResult' });
+  const ref = podRef(req, conf);
+  const nsId = namespaceGuid(ref.netns);
+  const addresses = ourAddresses(prev, ref.ifName, nsId);
+  await withContext(req, conf, async (ctx) => {
+    const net = await findNetwork(ctx, conf.name, mode.networkTypes);
+    const plan = await planEndpoint({ mode, conf, net, addresses: addresses.map((a) => a.address), features: () => ctx.client.features(), skipFeatureGates: true });
+    await req.log.step('check-endpoint', () => checkPodEndpoint(ctx, ref, net, {
+      addresses: plan.addresses.map((a) => a.text),
+      gateways: addresses.map((a) => a.gateway).filter((g): g is string => !!g),
+      policies: plan.policies,
+    }));
+    const ipam = ipamFor(req, conf, mode, net);
+    if (ipam) await req.log.step('ipam-check', () => ipam.check(), { ipam: ipam.kind });
+  });
+}
+
+/** prevResult's addresses on our interface: the one named CNI_IFNAME in CNI_NETNS. */
+function ourAddresses(prev: Result100, ifName: string, nsId: string): { address: string; gateway?: string }[] {
+  const idx = (prev.interfaces ?? []).findIndex((i) => i.name === ifName && sameGuid(i.sandbox, nsId));
+  if (idx < 0) {
+    throw new CniError(ErrorCode.CheckFailed, `prevResult has no interface named ${ifName} in sandbox ${nsId}`, `its interfaces: ${(prev.interfaces ?? []).map((i) => `${i.name}@${i.sandbox ?? 'host'}`).join(', ') || 'none'}`);
+  }
+  const ips = (prev.ips ?? []).filter((ip) => ip.interface === undefined || ip.interface === idx);
+  if (ips.length === 0) throw new CniError(ErrorCode.CheckFailed, `prevResult lists no address for ${ifName}`);
+  return ips;
+}
+
+// --- GC -------------------------------------------------------------------------------------
+
+/** `cni.dev/valid-attachments` (or the older `cni.dev/attachments`): what to keep. */
+function validAttachments(conf: Record<string, unknown>): ValidAttachment[] | undefined {
+  const key = 'cni.dev/valid-attachments' in conf ? 'cni.dev/valid-attachments' : 'cni.dev/attachments' in conf ? 'cni.dev/attachments' : undefined;
+  if (!key) return undefined;
+  const list = conf[key];
+  if (list === null) return [];
+  if (!Array.isArray(list)) throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid GC request: "${key}" must be a list`);
+  return list.map((a, i) => {
+    const e = a as { containerID?: unknown; ifname?: unknown };
+    if (!e || typeof e.containerID !== 'string' || typeof e.ifname !== 'string') {
+      throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid GC request: ${key}[${i}] needs string "containerID" and "ifname"`, JSON.stringify(a));
+    }
+    return { containerId: e.containerID, ifName: e.ifname };
+  });
+}
+
+export async function collectStale<C extends NetConf>(req: CniRequest, mode: Mode<C>): Promise<void> {
+  const conf = loadConf(req, mode);
+  const valid = validAttachments(req.conf);
+  if (!valid) {
+    // Without the list we cannot tell a buggy caller from "nothing is valid": remove nothing.
+    writeStderr('warning: GC request without cni.dev/valid-attachments; nothing removed\n');
+    req.log.event('gc-skipped', { reason: 'no valid-attachments list' }, 'warning');
+    return;
+  }
+  const failures: CniError[] = [];
+  await withContext(req, conf, async (ctx) => {
+    try {
+      await req.log.step('gc-endpoints', () => collectGarbage(ctx, conf.name, valid), (o) => ({ removed: o.removed.length }));
+    } catch (err) {
+      failures.push(asCni(err));
+    }
+    const ipam = ipamFor(req, conf, mode);
+    if (ipam) {
+      try {
+        await req.log.step('ipam-gc', () => ipam.gc(valid), { ipam: ipam.kind });
+      } catch (err) {
+        failures.push(asCni(err));
+      }
+    }
+  });
+  if (failures.length) throw new CniError(failures[0]!.code, failures.map((f) => f.message).join('; '));
+}
+
+// --- STATUS ---------------------------------------------------------------------------------
+
+export async function reportStatus<C extends NetConf>(req: CniRequest, mode: Mode<C>): Promise<void> {
+  const conf = loadConf(req, mode);
+  await withContext(req, conf, async (ctx) => {
+    const net = await networkStatus(ctx, conf.name, mode.networkTypes);
+    const ipam = ipamFor(req, conf, mode, net);
+    if (ipam) await req.log.step('ipam-status', () => ipam.status(), { ipam: ipam.kind });
+  });
+}

@@ -1,0 +1,142 @@
+// ADD: one endpoint for the pod, attached to its namespace, verified. Any failure undoes every
+// earlier step before the error is returned, so a failed ADD leaves nothing behind.
+
+import { CniError, ErrorCode } from '../cni/errors';
+import { isNotFound, type HnsError } from '../hns/errors';
+import { SCHEMA_V2 } from '../hns/model/common';
+import type { HostComputeEndpoint } from '../hns/model/endpoint';
+import type { HostComputeNetwork, NetworkMode } from '../hns/model/network';
+import { NETWORK_MODES } from '../hns/model/network';
+import { enumName } from '../hns/model/common';
+import { hnsFailure, type PodContext } from './context';
+import { endpointName, namespaceGuid, type PodRef, sameGuid } from './identity';
+import { readRecord, removeRecord, writeRecord } from './records';
+import { errorText } from '../log/logger';
+
+/** The endpoint a mode wants for the pod: everything but the name and network, which are ours to set. */
+export type EndpointRequest = Omit<HostComputeEndpoint, 'ID' | 'Name' | 'HostComputeNetwork' | 'HostComputeNamespace' | 'SchemaVersion'>;
+
+export function networkMode(net: HostComputeNetwork): NetworkMode {
+  return enumName(net.Type as NetworkMode | number | undefined, NETWORK_MODES, 'NAT');
+}
+
+/** The pod's network, of one of the types the mode runs on. */
+export async function findNetwork(ctx: PodContext, name: string, types: readonly NetworkMode[]): Promise<HostComputeNetwork> {
+  let net: HostComputeNetwork;
+  try {
+    net = await ctx.log.step('find-network', () => ctx.client.getNetworkByName(name), (n) => ({ networkId: n.ID }));
+  } catch (err) {
+    if (isNotFound(err)) {
+      throw new CniError(ErrorCode.NetworkUnavailable, `HNS network "${name}" not found`, `the conf's "name" must be the name of an existing ${types.join(' or ')} network on this node (hnsctl list networks)`);
+    }
+    throw hnsFailure(`looking up HNS network "${name}"`, err);
+  }
+  const mode = networkMode(net);
+  if (!types.includes(mode)) {
+    throw new CniError(ErrorCode.NetworkUnavailable, `HNS network "${name}" is of type ${mode}, not ${types.join(' or ')}`, 'use the plugin that matches the network\'s mode');
+  }
+  return net;
+}
+
+/** Fails if this container already has an attachment on the network (spec: a second ADD must fail). */
+export async function assertNotAttached(ctx: PodContext, ref: PodRef): Promise<void> {
+  const name = endpointName(ref.containerId, ref.network);
+  const existing = await ctx.client.listEndpoints({ Name: name }).catch((err) => {
+    throw hnsFailure(`looking up endpoint ${name}`, err);
+  });
+  const record = readRecord(ctx.stateDir, ref.network, ref.containerId);
+  if (existing.length === 0 && !record) return;
+  const owner = record ? `interface ${record.ifName}` : 'an earlier ADD';
+  const detail = record && record.ifName !== ref.ifName
+    ? `this plugin gives a pod one endpoint per network; ${ref.containerId} already has one for ${record.ifName}`
+    : 'DEL the attachment before adding it again';
+  throw new CniError(ErrorCode.AttachmentExists, `container ${ref.containerId} is already attached to network ${ref.network} (${owner}, endpoint ${name})`, detail);
+}
+
+export interface AddedEndpoint {
+  endpoint: HostComputeEndpoint;
+  network: HostComputeNetwork;
+}
+
+export async function addPodEndpoint(ctx: PodContext, ref: PodRef, net: HostComputeNetwork, request: EndpointRequest): Promise<AddedEndpoint> {
+  const nsId = namespaceGuid(ref.netns);
+  await assertNotAttached(ctx, ref);
+  const name = endpointName(ref.containerId, ref.network);
+  writeRecord(ctx.stateDir, { containerId: ref.containerId, ifName: ref.ifName, netns: nsId, network: ref.network, created: Date.now() });
+  const undo: { step: string; run: () => Promise<void> }[] = [{ step: 'remove-record', run: async () => removeRecord(ctx.stateDir, ref.network, ref.containerId) }];
+  try {
+    const doc: HostComputeEndpoint = { SchemaVersion: SCHEMA_V2, Name: name, HostComputeNetwork: net.ID, ...request };
+    // Each undo is registered before its call: a call that fails after the service acted (a
+    // query that times out after the create went through) must still be undone. The endpoint is
+    // found again by name: none had it before (checked under the pod lock), so all are ours.
+    undo.unshift({ step: 'delete-endpoint', run: () => deleteEndpointsNamed(ctx, name) });
+    const created = await ctx.log.step('create-endpoint', () => ctx.client.createEndpoint(net.ID!, doc), (e) => ({ endpointId: e.ID, ips: e.IpConfigurations?.map((c) => c.IpAddress) }))
+      .catch((err) => { throw createFailure(err, name); });
+    const id = created.ID!;
+    undo.unshift({ step: 'detach-namespace', run: () => ctx.client.removeNamespaceEndpoint(nsId, id) });
+    await ctx.log.step('attach-namespace', () => ctx.client.addNamespaceEndpoint(nsId, id), { namespace: nsId })
+      .catch((err) => { throw attachFailure(err, nsId); });
+    const endpoint = await ctx.log.step('verify', () => verifyAttached(ctx, id, nsId, request))
+      .catch((err) => { throw err instanceof CniError ? err : hnsFailure(`reading back endpoint ${id}`, err); });
+    writeRecord(ctx.stateDir, { containerId: ref.containerId, ifName: ref.ifName, netns: nsId, network: ref.network, endpointId: id, created: Date.now() });
+    return { endpoint, network: net };
+  } catch (err) {
+    await rollback(ctx, undo);
+    throw err;
+  }
+}
+
+async function deleteEndpointsNamed(ctx: PodContext, name: string): Promise<void> {
+  for (const ep of await ctx.client.listEndpoints({ Name: name })) await ctx.client.deleteEndpoint(ep.ID!);
+}
+
+/** Reads back what the service made: the endpoint in the namespace, with the addresses we asked for. */
+async function verifyAttached(ctx: PodContext, id: string, nsId: string, request: EndpointRequest): Promise<HostComputeEndpoint> {
+  const endpoint = await ctx.client.getEndpointById(id);
+  if (!sameGuid(endpoint.HostComputeNamespace, nsId)) {
+    throw new CniError(ErrorCode.HnsFailure, `endpoint ${id} is not in namespace ${nsId} after attaching it`, `the service reports namespace ${endpoint.HostComputeNamespace ?? '(none)'}`);
+  }
+  const ns = await ctx.client.getNamespaceById(nsId);
+  if (!ns.Resources?.some((r) => (r.Type === 'Endpoint' || r.Type === 1) && sameGuid(r.Data.Id, id))) {
+    throw new CniError(ErrorCode.HnsFailure, `namespace ${nsId} does not list endpoint ${id} after attaching it`);
+  }
+  for (const want of request.IpConfigurations ?? []) {
+    if (want.IpAddress && !endpoint.IpConfigurations?.some((c) => c.IpAddress === want.IpAddress)) {
+      throw new CniError(ErrorCode.HnsFailure, `endpoint ${id} does not have address ${want.IpAddress} after creation`);
+    }
+  }
+  return endpoint;
+}
+
+function createFailure(err: unknown, name: string): CniError {
+  const e = err as HnsError;
+  if (e?.kind === 'conflict') return hnsFailure(`creating endpoint ${name}: an address or port it needs is taken`, err, ErrorCode.AddressConflict);
+  return hnsFailure(`creating endpoint ${name}`, err);
+}
+
+function attachFailure(err: unknown, nsId: string): CniError {
+  if (isNotFound(err)) {
+    // Nothing is left once the rollback has run, so the runtime needs no DEL: code 3.
+    return new CniError(ErrorCode.UnknownContainer, `HCN namespace ${nsId} (CNI_NETNS) does not exist`, (err as Error).message);
+  }
+  return hnsFailure(`adding the endpoint to namespace ${nsId}`, err);
+}
+
+/**
+ * Undoes in reverse order. Every step is tried and failures are logged (the caller sees the
+ * original error). The record goes last, and only if everything before it went: a DEL later
+ * still needs it to find what is left.
+ */
+async function rollback(ctx: PodContext, undo: { step: string; run: () => Promise<void> }[]): Promise<void> {
+  let incomplete = false;
+  for (const u of undo) {
+    if (u.step === 'remove-record' && incomplete) break;
+    try {
+      await ctx.log.step(`rollback-${u.step}`, u.run);
+    } catch (err) {
+      if (isNotFound(err)) continue;
+      incomplete = true;
+      ctx.log.event('rollback-incomplete', { failedStep: u.step, error: errorText(err) }, 'error');
+    }
+  }
+}

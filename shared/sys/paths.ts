@@ -1,0 +1,33 @@
+// Where the suite keeps files on each OS, with the environment overrides operators and tests use.
+
+import path from 'node:path';
+
+export const PRODUCT_DIR_NAME = 'cni-plugins';
+
+/** The folder holding the running executable (C:\k\cni\bin on a typical node). */
+export function binDir(): string {
+  return path.dirname(process.execPath);
+}
+
+function programData(env: NodeJS.ProcessEnv): string {
+  return env.ProgramData || env.PROGRAMDATA || 'C:\\ProgramData';
+}
+
+/** Log file: CNI_LOG_FILE, else beside the binaries' folder on Windows, else under /var/log. */
+export function defaultLogFile(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): string {
+  if (env.CNI_LOG_FILE) return env.CNI_LOG_FILE;
+  if (platform === 'win32') return path.win32.join(path.win32.dirname(binDir()), 'logs', `${PRODUCT_DIR_NAME}.log`);
+  return path.posix.join('/var/log', PRODUCT_DIR_NAME, `${PRODUCT_DIR_NAME}.log`);
+}
+
+/** State (locks, built-in IPAM): CNI_STATE_DIR, else %ProgramData%\cni-plugins or /var/lib/cni-plugins. */
+export function stateDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): string {
+  if (env.CNI_STATE_DIR) return env.CNI_STATE_DIR;
+  if (platform === 'win32') return path.win32.join(programData(env), PRODUCT_DIR_NAME);
+  return path.posix.join('/var/lib', PRODUCT_DIR_NAME);
+}
+
+/** The HNS emulator's state: CNI_HNS_EMULATOR_DIR, else a folder under the state dir. */
+export function emulatorDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): string {
+  return env.CNI_HNS_EMULATOR_DIR || path.join(stateDir(env, platform), 'hns-emulator');
+}

@@ -1,0 +1,111 @@
+// A scratch "node" for tests that run the built executables: its own HNS emulator state, plugin
+// state, log file and CNI_PATH, in a temporary directory removed afterwards.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const DIST = path.join(ROOT, 'dist', 'linux-x64');
+export const TOOLS = path.join(ROOT, 'dist', 'test-tools', 'linux-x64');
+export const PLUGINS = ['win-l2bridge', 'win-overlay', 'host-gateway', 'l3-upstream'] as const;
+export type PluginName = (typeof PLUGINS)[number];
+
+/** Debian's containernetworking-plugins puts the reference plugins here. */
+export const DEBIAN_CNI_DIR = '/usr/lib/cni';
+
+export interface ScratchNode {
+  dir: string;
+  emulatorDir: string;
+  stateDir: string;
+  logFile: string;
+  /** A CNI_PATH directory holding links to our plugins (and whatever a test adds). */
+  binDir: string;
+  env: NodeJS.ProcessEnv;
+  cleanup(): void;
+}
+
+export function scratchNode(prefix = 'cni-node-'): ScratchNode {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const emulatorDir = path.join(dir, 'hns');
+  const stateDir = path.join(dir, 'state');
+  const binDir = path.join(dir, 'bin');
+  const logFile = path.join(dir, 'log', 'cni.log');
+  fs.mkdirSync(binDir, { recursive: true });
+  for (const p of [...PLUGINS, 'hnsctl']) {
+    const src = path.join(DIST, p);
+    if (fs.existsSync(src)) fs.symlinkSync(src, path.join(binDir, p));
+  }
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    CNI_HNS_BACKEND: 'emulator',
+    CNI_HNS_EMULATOR_DIR: emulatorDir,
+    CNI_STATE_DIR: stateDir,
+    CNI_LOG_FILE: logFile,
+  };
+  return { dir, emulatorDir, stateDir, logFile, binDir, env, cleanup: () => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }) };
+}
+
+export interface ExecResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  json?: any;
+}
+
+function parse(stdout: string): any {
+  try {
+    return stdout.trim() ? JSON.parse(stdout) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs an executable as a runtime does: env, stdin, no arguments. */
+export function runExe(file: string, env: NodeJS.ProcessEnv, stdin = '', args: string[] = []): ExecResult {
+  const r = spawnSync(file, args, { env, input: stdin, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', json: parse(r.stdout ?? '') };
+}
+
+export function runExeAsync(file: string, env: NodeJS.ProcessEnv, stdin = ''): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, json: parse(stdout) }));
+    child.stdin.end(stdin);
+  });
+}
+
+export function plugin(name: PluginName | 'hnsctl'): string {
+  return path.join(DIST, name);
+}
+
+export interface CniCall {
+  command: string;
+  containerId?: string;
+  netns?: string;
+  ifName?: string;
+  args?: string;
+  path?: string;
+  extra?: Record<string, string>;
+}
+
+/** The CNI_* environment of one call, as libcni builds it (empty strings where not applicable). */
+export function cniEnv(node: ScratchNode, c: CniCall): NodeJS.ProcessEnv {
+  const gcLike = c.command === 'GC' || c.command === 'STATUS';
+  return {
+    ...node.env,
+    CNI_COMMAND: c.command,
+    CNI_CONTAINERID: c.containerId ?? (gcLike ? '' : 'ctr-a1'),
+    CNI_NETNS: c.netns ?? '',
+    CNI_IFNAME: c.ifName ?? (gcLike ? '' : 'eth0'),
+    CNI_ARGS: c.args ?? (gcLike ? '' : `IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p1;K8S_POD_INFRA_CONTAINER_ID=${c.containerId ?? 'ctr-a1'};K8S_POD_UID=u1`),
+    CNI_PATH: c.path ?? node.binDir,
+    ...c.extra,
+  };
+}

@@ -1,0 +1,99 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { checkConf, unknownKeys } from '../../../shared/config/load';
+import { CniError } from '../../../shared/cni/errors';
+import { validate as l2bridge } from '../../../shared/config/l2bridge.validator';
+import { validate as hostGateway } from '../../../shared/config/host-gateway.validator';
+import { validate as l3Upstream } from '../../../shared/config/l3-upstream.validator';
+import { validate as overlay } from '../../../shared/config/overlay.validator';
+import type { Validator } from '../../../shared/schema/validator';
+
+const base = { cniVersion: '1.1.0', name: 'cbr0', type: 'win-l2bridge', ipam: { type: 'host-local', subnet: '10.244.3.0/24' } };
+const withCluster = { ...base, clusterCIDR: '10.244.0.0/16' };
+
+function rejects(validate: Validator, conf: Record<string, unknown>, code: number, ...needles: string[]) {
+  try {
+    checkConf(conf, validate, 'win-l2bridge');
+    assert.unreachable(`accepted ${JSON.stringify(conf)}`);
+  } catch (err) {
+    assert.instance(err, CniError);
+    const e = err as CniError;
+    assert.is(e.code, code, `${e.message} (${e.details})`);
+    for (const n of needles) assert.ok(`${e.message} ${e.details ?? ''}`.includes(n), `"${n}" in "${e.message}"`);
+  }
+}
+
+test('a minimal conf passes every mode (with the cluster prefix where the mode needs it)', () => {
+  for (const v of [l2bridge, overlay]) assert.ok(v(base), JSON.stringify(v.errors));
+  for (const v of [hostGateway, l3Upstream]) assert.ok(v(withCluster), JSON.stringify(v.errors));
+});
+
+test('unknown keys are allowed (runtimes and other plugins add their own)', () => {
+  const conf = { ...base, foo: { x: 1 }, 'cni.dev/x': 1, args: { cni: { labels: [] } }, runtimeConfig: { bandwidth: {}, 'io.kubernetes.cri.pod-annotations': { a: 'b' } } };
+  assert.ok(l2bridge(conf));
+  assert.equal(unknownKeys(conf, new Set(['ipam'])), ['foo']);
+});
+
+test('host-gateway and l3-upstream require clusterCIDR: code 7 naming the key', () => {
+  rejects(hostGateway, base, 7, 'clusterCIDR', 'required');
+  rejects(l3Upstream, base, 7, 'clusterCIDR', 'required');
+});
+
+test('wrong JSON types are code 7 naming the key and the value', () => {
+  rejects(l2bridge, { ...base, mtu: 'big' }, 7, 'mtu', '"big"');
+  rejects(l2bridge, { ...base, loopbackDSR: 'yes' }, 7, 'loopbackDSR');
+  rejects(l2bridge, { ...base, dns: { nameservers: '10.96.0.10' } }, 7, 'dns.nameservers');
+});
+
+test('bad addresses and prefixes are code 7 saying what form is expected', () => {
+  rejects(l2bridge, { ...base, clusterCIDR: '10.244.0.0/33' }, 7, 'clusterCIDR');
+  rejects(l2bridge, { ...base, serviceCIDR: '10.96.0.1/12' }, 7, 'serviceCIDR');
+  rejects(l2bridge, { ...base, nodeIP: '192.168.1.300' }, 7, 'nodeIP');
+  rejects(l2bridge, { ...base, ipMasqNetwork: '10.0.0.010/8' }, 7, 'ipMasqNetwork', 'host bits zero');
+  rejects(l2bridge, { ...base, dns: { nameservers: ['dns.example'] } }, 7, 'dns.nameservers[0]', 'an IP address');
+  rejects(overlay, { ...base, gateway: 'fd00::1' }, 7, 'gateway', 'IPv4');
+});
+
+test('out-of-range numbers are code 7', () => {
+  rejects(l2bridge, { ...base, mtu: 100 }, 7, 'mtu');
+  rejects(l2bridge, { ...base, runtimeConfig: { portMappings: [{ hostPort: 70000, containerPort: 80, protocol: 'tcp' }] } }, 7, 'runtimeConfig.portMappings[0].hostPort');
+  rejects(l2bridge, { ...base, runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 0 }] } }, 7, 'containerPort');
+});
+
+test('an unknown policy Type is code 2 naming the key and the value', () => {
+  rejects(l2bridge, { ...base, hcnPolicyArgs: [{ Type: 'Frobnicate', Settings: {} }] }, 2, 'hcnPolicyArgs[0].Type', 'Frobnicate');
+});
+
+test('IPv6 keys on overlay are code 2: the mode does not support them', () => {
+  rejects(overlay, { ...base, gateway6: 'fd00::2' }, 2, 'gateway6', 'win-l2bridge');
+});
+
+test('ipam.type must be a plain plugin name: no path separators, no ..', () => {
+  for (const type of ['..\\x', '../x', 'a/b', 'a\\b', '', '.hidden']) rejects(l2bridge, { ...base, ipam: { type } }, 7, 'ipam.type');
+});
+
+test('the built-in allocator needs a subnet or ranges, in network form', () => {
+  rejects(l2bridge, { ...base, ipam: { type: 'builtin' } }, 7, 'ipam');
+  rejects(l2bridge, { ...base, ipam: { type: 'builtin', subnet: '10.244.3.5/24' } }, 7, 'ipam.subnet');
+  assert.ok(l2bridge({ ...base, ipam: { type: 'builtin', subnet: '10.244.3.0/24', reserved: ['10.244.3.3'] } }));
+  assert.ok(l2bridge({ ...base, ipam: { type: 'builtin', ranges: [[{ subnet: '10.244.3.0/24' }], [{ subnet: 'fd00:10:244:3::/64' }]] } }));
+});
+
+test('upstream policies in both shapes are accepted, Name/Value in any case', () => {
+  const policies = [
+    { name: 'EndpointPolicy', value: { Type: 'OutBoundNAT', Settings: { Exceptions: ['10.244.0.0/16'] } } },
+    { Name: 'EndpointPolicy', Value: { Type: 'OutBoundNAT', ExceptionList: ['10.244.0.0/16'] } },
+    { Type: 'SDNRoute', Settings: { DestinationPrefix: '10.96.0.0/12', NeedEncap: true } },
+  ];
+  assert.ok(l2bridge({ ...base, policies }), JSON.stringify(l2bridge.errors));
+  rejects(l2bridge, { ...base, policies: [{ name: 'EndpointPolicy' }] }, 7, 'policies[0]');
+});
+
+test('the missing name and type are code 7', () => {
+  const { name: _n, ...noName } = base;
+  rejects(l2bridge, noName, 7, 'name');
+  const { type: _t, ...noType } = base;
+  rejects(l2bridge, noType, 7, 'type');
+});
+
+test.run();

@@ -1,0 +1,148 @@
+// Fault injection, the call log, and the admin operations.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ZERO_GUID } from '../../../../shared/hns/api';
+import { createEmulatorApi } from '../../../../shared/hns/backends/emulator/index';
+import { fails, ids, l2bridge, mkEndpoint, mkNamespace, mkNetwork, ok, query, tryEndpoint, V2, withEmulator, attach, modifyNamespace } from '../../../helpers/emulator';
+
+test('a fault with hr fails every matching call with that code and its record, and changes nothing', () =>
+  withEmulator(async ({ api, admin }) => {
+    await admin.setFaults([{ op: 'CreateNetwork', hr: 0x803b0020 }]);
+    const text = await fails(api.createNetwork(ZERO_GUID, JSON.stringify(l2bridge())), 'HCN_E_MANAGER_STOPPED');
+    assert.is(text, 'The Host Compute Network service is stopping. ');
+    await fails(api.createNetwork(ZERO_GUID, JSON.stringify(l2bridge())), 'HCN_E_MANAGER_STOPPED');
+    assert.equal(admin.readState().networks, {});
+    await mkNamespace(api); // other calls are untouched
+  }));
+
+test('count limits a fault to that many calls, consumed in faults.json (visible to every process)', () =>
+  withEmulator(async ({ api, admin, dir }) => {
+    await admin.setFaults([{ op: 'CreateNamespace', hr: 0x80004005, count: 2 }]);
+    const other = createEmulatorApi({ dir }); // another "process" on the same state
+    await fails(api.createNamespace(ZERO_GUID, '{}'), 'E_FAIL');
+    assert.is(admin.readFaults()[0]!.count, 1);
+    await fails(other.createNamespace(ZERO_GUID, '{}'), 'E_FAIL');
+    assert.is(admin.readFaults()[0]!.count, 0);
+    await mkNamespace(api);
+    assert.is(Object.keys(admin.readState().namespaces).length, 1);
+  }));
+
+test('skip lets that many matching calls through before the fault applies (the n-th call fails)', () =>
+  withEmulator(async ({ api, admin }) => {
+    await admin.setFaults([{ op: 'CreateNamespace', hr: 0x80004005, skip: 2, count: 1 }]);
+    await mkNamespace(api);
+    await mkNamespace(api);
+    await fails(api.createNamespace(ZERO_GUID, '{}'), 'E_FAIL');
+    await mkNamespace(api);
+    assert.equal(admin.readFaults(), [{ op: 'CreateNamespace', hr: 0x80004005, skip: 0, count: 0 }]);
+    assert.is(Object.keys(admin.readState().namespaces).length, 3);
+  }));
+
+test('match limits a fault to calls whose argument text contains it (IDs, documents)', () =>
+  withEmulator(async ({ api, admin }) => {
+    const net = await mkNetwork(api);
+    const victim = await mkEndpoint(api, net.ID!, { Name: 'victim_cbr0' });
+    const bystander = await mkEndpoint(api, net.ID!, { Name: 'bystander_cbr0' });
+    await admin.setFaults([
+      { op: 'CreateEndpoint', hr: 0x803b0013, match: '"ExternalPort":8080' },
+      { op: 'DeleteEndpoint', hr: 0x80070490, match: victim.ID! },
+    ]);
+    await fails(tryEndpoint(api, net.ID!, { Name: 'p', Policies: [{ Type: 'PortMapping', Settings: { InternalPort: 80, ExternalPort: 8080 } }] }), 'HCN_E_PORT_ALREADY_EXISTS');
+    await mkEndpoint(api, net.ID!, { Name: 'q' });
+    await fails(api.deleteEndpoint(victim.ID!), 'ERROR_NOT_FOUND');
+    await ok(api.deleteEndpoint(bystander.ID!));
+  }));
+
+test('a fault with delayMs answers late; without hr the call then succeeds', () =>
+  withEmulator(async ({ api, admin }) => {
+    await admin.setFaults([{ op: 'EnumerateNetworks', delayMs: 150, count: 1 }]);
+    const t0 = performance.now();
+    assert.equal(await ids(api.enumerateNetworks(query())), []);
+    assert.ok(performance.now() - t0 >= 140, 'answered late');
+    const t1 = performance.now();
+    await ids(api.enumerateNetworks(query()));
+    assert.ok(performance.now() - t1 < 140, 'only once');
+  }));
+
+test('HNSCall faults fail the version query with an envelope', () =>
+  withEmulator(async ({ api, admin }) => {
+    await admin.setFaults([{ op: 'HNSCall', hr: 0x800706ba, match: '/globals/version' }]);
+    const out = await api.hnsCall('GET', '/globals/version', '');
+    assert.is(out.hr, 0x800706ba | 0);
+    assert.is(JSON.parse(out.value!).Success, false);
+  }));
+
+test('the call log has one line per call: op, the object, the document sent, duration, hr and pid', () =>
+  withEmulator(async ({ api, admin }) => {
+    const net = await mkNetwork(api);
+    admin.clearCalls();
+    const sent = { SchemaVersion: V2, Name: 'ctr_cbr0', IpConfigurations: [{ IpAddress: '10.244.1.9' }] };
+    const ep = await mkEndpoint(api, net.ID!, sent);
+    await fails(tryEndpoint(api, net.ID!, sent), 'ERROR_OBJECT_ALREADY_EXISTS');
+    const calls = admin.readCalls();
+    assert.equal(calls.map((c) => c.op), [
+      'OpenNetwork', 'CreateEndpoint', 'QueryEndpointProperties', 'CloseEndpoint', 'CloseNetwork',
+      'OpenNetwork', 'CreateEndpoint', 'CloseNetwork',
+    ]);
+    const created = calls[1]!;
+    assert.is(created.id, ep.ID);
+    assert.is(created.name, 'ctr_cbr0');
+    assert.equal(created.doc, sent);
+    assert.is(created.hr, '0x00000000');
+    assert.is(created.pid, process.pid);
+    assert.type(created.ms, 'number');
+    assert.is(calls[6]!.hr, '0x80071392');
+    assert.is(calls[0]!.id, net.ID);
+    assert.is(calls[3]!.id, ep.ID, 'handle calls name their object');
+  }));
+
+test('callLog false writes no log', () =>
+  withEmulator(async ({ api, admin }) => {
+    await mkNamespace(api);
+    assert.equal(admin.readCalls(), []);
+  }, { callLog: false }));
+
+test('reboot drops endpoints, namespaces and non-persistent networks; stale IDs are then not found', () =>
+  withEmulator(async ({ api, admin }) => {
+    const kept = await mkNetwork(api);
+    const gone = await mkNetwork(api, l2bridge('np', '10.9.0', { Flags: 8 }));
+    const ep = await mkEndpoint(api, kept.ID!, { Name: 'a' });
+    const ns = await mkNamespace(api);
+    await ok(modifyNamespace(api, ns.ID!, attach(ep.ID!)));
+    await admin.reboot();
+    assert.equal(await ids(api.enumerateNetworks(query())), [kept.ID]);
+    assert.equal(await ids(api.enumerateEndpoints(query())), []);
+    assert.equal(await ids(api.enumerateNamespaces(query())), []);
+    await fails(api.openNetwork(gone.ID!), 'HCN_E_NETWORK_NOT_FOUND');
+    await fails(api.deleteEndpoint(ep.ID!), 'HCN_E_ENDPOINT_NOT_FOUND');
+    await fails(api.openNamespace(ns.ID!), 'ERROR_NOT_FOUND');
+  }));
+
+test('reboot with rebootKeepsNetworks false drops every network', () =>
+  withEmulator(async ({ api, admin }) => {
+    await mkNetwork(api);
+    await admin.reboot();
+    assert.equal(admin.readState().networks, {});
+  }, { rebootKeepsNetworks: false }));
+
+test('notFoundHr changes the code for a missing object of one kind', () =>
+  withEmulator(async ({ api }) => {
+    await fails(api.openEndpoint('7CC03AF7-2978-449F-9968-595862B80F8B'), 'ERROR_NOT_FOUND');
+    await fails(api.openNetwork('7CC03AF7-2978-449F-9968-595862B80F8B'), 'HCN_E_NETWORK_NOT_FOUND');
+  }, { notFoundHr: { Endpoint: 0x80070490 } as never }));
+
+test('reset returns the host to a fresh install: no objects, faults, calls or config', () =>
+  withEmulator(async ({ api, admin }) => {
+    admin.setConfig({ hnsVersion: { Major: 9, Minor: 2 } });
+    await mkNetwork(api);
+    await admin.setFaults([{ op: 'OpenNetwork', hr: 0x80004005 }]);
+    await admin.reset();
+    assert.equal(admin.readState().networks, {});
+    assert.equal(admin.readFaults(), []);
+    assert.equal(admin.readCalls(), []);
+    assert.equal(admin.config().hnsVersion, { Major: 15, Minor: 4 });
+    await mkNetwork(api);
+  }));
+
+test.run();

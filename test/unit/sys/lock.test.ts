@@ -1,0 +1,190 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { acquireLock, breakStaleLock, LockTimeoutError, withLock } from '../../../shared/sys/lock';
+import { bundledWorker } from '../../helpers/bundle';
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lock-test-'));
+let n = 0;
+const lockFile = () => path.join(scratch, `t${n++}`, 'sub', 'x.lock');
+
+/** A pid that certainly belongs to no process any more. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', '0']);
+  return r.pid!;
+}
+
+function writeLock(file: string, owner: { pid: number; token: string; created: number }): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const raw = JSON.stringify(owner);
+  fs.writeFileSync(file, raw);
+  return raw;
+}
+
+function runWorker(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bundledWorker('lock-worker.ts'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+async function timesOut(pending: Promise<unknown>): Promise<void> {
+  try {
+    await pending;
+  } catch (err) {
+    assert.instance(err, LockTimeoutError);
+    return;
+  }
+  assert.unreachable('expected LockTimeoutError');
+}
+
+test.after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+test('mutual exclusion across processes: 6 processes x 25 increments lose none and never overlap', async () => {
+  const file = lockFile();
+  const counter = path.join(scratch, 'counter');
+  fs.writeFileSync(counter, '0');
+  const results = await Promise.all(Array.from({ length: 6 }, () => runWorker(['count', file, counter, '25'])));
+  for (const r of results) assert.is(r.code, 0, r.stderr);
+  assert.is(fs.readFileSync(counter, 'utf8'), '150');
+  assert.not.ok(fs.existsSync(file), 'the last holder removed the lock');
+});
+
+test('the lock file holds pid, token and creation time; release removes it; parent directories are made', async () => {
+  const file = lockFile();
+  const lock = await acquireLock(file);
+  const owner = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.is(owner.pid, process.pid);
+  assert.is(owner.token, lock.token);
+  assert.ok(Math.abs(owner.created - Date.now()) < 5_000);
+  lock.release();
+  assert.not.ok(fs.existsSync(file));
+  lock.release(); // a second release is harmless
+});
+
+test('a waiter times out with LockTimeoutError (CNI code 11) while the lock is held', async () => {
+  const file = lockFile();
+  const held = await acquireLock(file);
+  const t0 = Date.now();
+  try {
+    await acquireLock(file, { timeoutMs: 150 });
+    assert.unreachable('the lock is held');
+  } catch (err) {
+    assert.instance(err, LockTimeoutError);
+    assert.is((err as LockTimeoutError).cniCode, 11);
+    assert.match((err as Error).message, String(process.pid));
+    assert.ok(Date.now() - t0 >= 140, 'waited for the timeout');
+  } finally {
+    held.release();
+  }
+});
+
+test('withLock runs one function at a time and releases when it throws', async () => {
+  const file = lockFile();
+  const order: string[] = [];
+  const job = (name: string) => withLock(file, async () => {
+    order.push(`${name}+`);
+    await new Promise((r) => setTimeout(r, 20));
+    order.push(`${name}-`);
+  });
+  await Promise.all([job('a'), job('b'), job('c')]);
+  for (let i = 0; i < order.length; i += 2) assert.is(order[i]!.slice(0, -1), order[i + 1]!.slice(0, -1), order.join(' '));
+  try {
+    await withLock(file, () => {
+      throw new Error('boom');
+    });
+  } catch (err) {
+    assert.is((err as Error).message, 'boom');
+  }
+  assert.not.ok(fs.existsSync(file), 'released after the throw');
+});
+
+test('a lock whose holder pid is dead is broken at once', async () => {
+  const file = lockFile();
+  writeLock(file, { pid: deadPid(), token: 'dead', created: Date.now() });
+  const t0 = Date.now();
+  const lock = await acquireLock(file, { timeoutMs: 2_000 });
+  assert.ok(Date.now() - t0 < 1_000);
+  assert.is(JSON.parse(fs.readFileSync(file, 'utf8')).token, lock.token);
+  lock.release();
+});
+
+test('a lock held by a killed process is recovered', async () => {
+  const file = lockFile();
+  const child = spawn(process.execPath, [bundledWorker('lock-worker.ts'), 'hold', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((r) => child.on('exit', r));
+  try {
+    await new Promise<void>((resolve) => child.stdout!.on('data', () => resolve()));
+    assert.is(JSON.parse(fs.readFileSync(file, 'utf8')).pid, child.pid);
+    await timesOut(acquireLock(file, { timeoutMs: 100 }));
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
+  const lock = await acquireLock(file, { timeoutMs: 2_000 });
+  lock.release();
+});
+
+test('a fresh lock of a live process is never broken, even by an impatient waiter', async () => {
+  const file = lockFile();
+  const raw = writeLock(file, { pid: process.ppid, token: 'alive', created: Date.now() });
+  await timesOut(acquireLock(file, { timeoutMs: 200, staleMs: 60_000 }));
+  assert.is(fs.readFileSync(file, 'utf8'), raw);
+});
+
+test('a lock file still being written (no content yet) is left alone', async () => {
+  const file = lockFile();
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, '');
+  await timesOut(acquireLock(file, { timeoutMs: 150 }));
+  assert.ok(fs.existsSync(file));
+  // ...unless it stays empty long after its creation: its writer died.
+  const old = new Date(Date.now() - 60_000);
+  fs.utimesSync(file, old, old);
+  (await acquireLock(file, { timeoutMs: 1_000 })).release();
+});
+
+test('a lock older than staleMs is broken even if its pid is alive', async () => {
+  const file = lockFile();
+  writeLock(file, { pid: process.ppid, token: 'old', created: Date.now() - 10_000 });
+  const lock = await acquireLock(file, { timeoutMs: 1_000, staleMs: 5_000 });
+  assert.is(JSON.parse(fs.readFileSync(file, 'utf8')).token, lock.token);
+  lock.release();
+});
+
+test('breaking never deletes a fresh lock that replaced the stale one after the waiter looked', () => {
+  const file = lockFile();
+  const staleRaw = writeLock(file, { pid: deadPid(), token: 'stale', created: Date.now() });
+  // Another waiter broke the stale lock and a third process took the lock in between.
+  const freshRaw = writeLock(file, { pid: process.pid, token: 'fresh', created: Date.now() });
+  assert.ok(breakStaleLock(file, { raw: staleRaw }));
+  assert.is(fs.readFileSync(file, 'utf8'), freshRaw);
+  assert.not.ok(fs.existsSync(`${file}.break`), 'the breaker lock is released');
+});
+
+test('while another process holds the breaker, a waiter does not break; a breaker left by a dead process expires', async () => {
+  const file = lockFile();
+  const staleRaw = writeLock(file, { pid: deadPid(), token: 'stale', created: Date.now() });
+  writeLock(`${file}.break`, { pid: process.pid, token: 'breaking', created: Date.now() });
+  assert.not.ok(breakStaleLock(file, { raw: staleRaw }));
+  assert.is(fs.readFileSync(file, 'utf8'), staleRaw);
+  const old = new Date(Date.now() - 60_000);
+  fs.utimesSync(`${file}.break`, old, old);
+  const lock = await acquireLock(file, { timeoutMs: 2_000 });
+  lock.release();
+});
+
+test('release leaves a lock file that is no longer ours', async () => {
+  const file = lockFile();
+  const lock = await acquireLock(file);
+  const other = writeLock(file, { pid: process.pid, token: 'someone-else', created: Date.now() });
+  lock.release();
+  assert.is(fs.readFileSync(file, 'utf8'), other);
+});
+
+test.run();

@@ -1,0 +1,249 @@
+// hnsctl's commands. Each works through HnsClient on whatever HcnApi it is given (the real
+// service on Windows, the emulator elsewhere, an injected one in tests) and writes through the
+// given sinks, so the whole tool runs in-process under test.
+
+import type { HcnApi } from '../../shared/hns/api';
+import { HnsClient } from '../../shared/hns/client';
+import type { HostComputeEndpoint } from '../../shared/hns/model/endpoint';
+import type { HostComputeNamespace } from '../../shared/hns/model/namespace';
+import type { HostComputeNetwork } from '../../shared/hns/model/network';
+import { containerIdOf } from '../../shared/pod/identity';
+import { apply, ApplyError, parseApplyFile } from './apply';
+import { cell, table } from './table';
+
+export interface CliIo {
+  /** Opened only by commands that talk to HNS (not by `help`). */
+  openApi(): Promise<HcnApi>;
+  out(text: string): void;
+  err(text: string): void;
+  readFile(file: string): string;
+}
+
+export const USAGE = `usage: hnsctl <command>
+
+  list networks|endpoints|namespaces [--json]   the HNS objects on this host
+  pods [--json]                                 pod endpoints (<containerID>_<network>) and whether they are orphaned
+  apply <file>                                  create the networks, namespaces and endpoints a JSON file describes
+  namespace create                              create a namespace (as containerd does per pod); prints its ID
+  namespace delete <id>                         delete a namespace
+  delete network|endpoint <id-or-name>          delete a network (and its endpoints) or an endpoint
+  version [--json]                              the HNS version and the features it implies
+  help                                          this text
+
+Backend: the HCN service on Windows, the emulator elsewhere; CNI_HNS_BACKEND=hcn|emulator overrides,
+CNI_HNS_EMULATOR_DIR points at the emulator's state.
+`;
+
+class UsageError extends Error {}
+
+const GUID = /^[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$/;
+
+interface Args {
+  words: string[];
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { words: [], json: false };
+  for (const a of argv) {
+    if (a === '--json') args.json = true;
+    else if (a === '-h' || a === '--help') args.words.unshift('help');
+    else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
+    else args.words.push(a);
+  }
+  return args;
+}
+
+function json(v: unknown): string {
+  return `${JSON.stringify(v, null, 2)}\n`;
+}
+
+/** Fails with a message naming what was being done. */
+async function doing<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new Error(`${what}: ${(err as Error).message}`);
+  }
+}
+
+// --- list ------------------------------------------------------------------------------------
+
+function subnetsText(net: HostComputeNetwork): string {
+  return (net.Ipams ?? []).flatMap((i) => i.Subnets ?? []).map((s) => s.IpAddressPrefix).filter(Boolean).join(',');
+}
+
+function ipsOf(ep: HostComputeEndpoint): string {
+  return (ep.IpConfigurations ?? []).map((c) => c.IpAddress).filter(Boolean).join(',');
+}
+
+function networkNames(nets: HostComputeNetwork[]): Map<string, string> {
+  return new Map(nets.map((n) => [n.ID!.toUpperCase(), n.Name ?? '']));
+}
+
+export async function listCommand(client: HnsClient, kind: string, asJson: boolean, out: (t: string) => void): Promise<void> {
+  if (kind === 'networks') {
+    const nets = await doing('listing networks', () => client.listNetworks());
+    if (asJson) return out(json(nets));
+    return out(table(['ID', 'NAME', 'TYPE', 'SUBNETS', 'FLAGS'], nets.map((n) => [n.ID!, cell(n.Name), cell((n.Type as string) ?? 'NAT'), cell(subnetsText(n)), cell(n.Flags)])));
+  }
+  if (kind === 'endpoints') {
+    const eps = await doing('listing endpoints', () => client.listEndpoints());
+    if (asJson) return out(json(eps));
+    const names = networkNames(await doing('listing networks', () => client.listNetworks()));
+    const rows = eps.map((e) => [e.ID!, cell(e.Name), cell(names.get(e.HostComputeNetwork?.toUpperCase() ?? '')), cell(ipsOf(e)), cell(e.MacAddress), cell(e.HostComputeNamespace), (e.Flags ?? 0) & 1 ? 'remote' : 'local']);
+    return out(table(['ID', 'NAME', 'NETWORK', 'IP', 'MAC', 'NAMESPACE', 'KIND'], rows));
+  }
+  if (kind === 'namespaces') {
+    const all = await doing('listing namespaces', () => client.listNamespaces());
+    if (asJson) return out(json(all));
+    const count = (ns: HostComputeNamespace, type: string) => String((ns.Resources ?? []).filter((r) => r.Type === type).length);
+    return out(table(['ID', 'TYPE', 'COMPARTMENT', 'ENDPOINTS', 'CONTAINERS'], all.map((ns) => [ns.ID!, cell((ns.Type as string) ?? 'Host'), cell(ns.NamespaceId), count(ns, 'Endpoint'), count(ns, 'Container')])));
+  }
+  throw new UsageError(`list what? networks, endpoints or namespaces (got ${kind ?? 'nothing'})`);
+}
+
+// --- pods ------------------------------------------------------------------------------------
+
+export interface PodEndpoint {
+  containerId: string;
+  network: string;
+  endpointId: string;
+  endpointName: string;
+  ips: string[];
+  namespace?: string;
+  orphaned: boolean;
+  /** Why it is orphaned. */
+  reason?: 'no namespace' | 'namespace gone';
+}
+
+/** Endpoints named `<containerID>_<network name>`, as the plugins name a pod's endpoint. */
+export async function listPods(client: HnsClient): Promise<PodEndpoint[]> {
+  const [nets, eps, namespaces] = await doing('listing HNS objects', () => Promise.all([client.listNetworks(), client.listEndpoints(), client.listNamespaces()]));
+  const names = networkNames(nets);
+  const live = new Set(namespaces.map((ns) => ns.ID!.toUpperCase()));
+  const pods: PodEndpoint[] = [];
+  for (const ep of eps) {
+    const network = names.get(ep.HostComputeNetwork?.toUpperCase() ?? '');
+    const containerId = network === undefined ? undefined : containerIdOf(ep.Name, network);
+    if (!containerId || network === undefined) continue;
+    const ns = ep.HostComputeNamespace;
+    const reason = !ns ? 'no namespace' : live.has(ns.toUpperCase()) ? undefined : 'namespace gone';
+    const pod: PodEndpoint = { containerId, network, endpointId: ep.ID!, endpointName: ep.Name!, ips: (ep.IpConfigurations ?? []).map((c) => c.IpAddress ?? '').filter(Boolean), orphaned: reason !== undefined };
+    if (ns) pod.namespace = ns;
+    if (reason) pod.reason = reason;
+    pods.push(pod);
+  }
+  return pods;
+}
+
+export async function podsCommand(client: HnsClient, asJson: boolean, out: (t: string) => void): Promise<void> {
+  const pods = await listPods(client);
+  if (asJson) return out(json(pods));
+  const rows = pods.map((p) => [p.containerId, p.network, cell(p.ips.join(',')), cell(p.namespace), p.endpointId, p.orphaned ? `orphaned (${p.reason})` : 'ok']);
+  out(table(['CONTAINER', 'NETWORK', 'IP', 'NAMESPACE', 'ENDPOINT', 'STATE'], rows));
+}
+
+// --- changes ---------------------------------------------------------------------------------
+
+export async function applyCommand(client: HnsClient, file: string, text: string, out: (t: string) => void): Promise<void> {
+  try {
+    await apply(client, parseApplyFile(text), (line) => out(`${line}\n`));
+  } catch (err) {
+    if (err instanceof ApplyError) throw new Error(`apply ${file}: ${err.message}`);
+    throw err;
+  }
+}
+
+export async function namespaceCommand(client: HnsClient, words: string[], out: (t: string) => void): Promise<void> {
+  const [verb, id] = words;
+  if (verb === 'create' && words.length === 1) {
+    const ns = await doing('creating a namespace', () => client.createNamespace());
+    return out(`${ns.ID}\n`);
+  }
+  if (verb === 'delete' && id && words.length === 2) {
+    await doing(`deleting namespace ${id}`, () => client.deleteNamespace(id));
+    return out(`deleted namespace ${id}\n`);
+  }
+  throw new UsageError('namespace create | namespace delete <id>');
+}
+
+/** The one object an ID or a name stands for; a name shared by several is refused. */
+async function resolve<T extends { ID?: string }>(kind: string, ref: string, list: (filter: Record<string, unknown>) => Promise<T[]>): Promise<T> {
+  const found = await doing(`looking up ${kind} ${ref}`, () => list(GUID.test(ref) ? { ID: ref } : { Name: ref }));
+  if (found.length === 0) throw new Error(`no ${kind} with ${GUID.test(ref) ? 'ID' : 'name'} ${ref}`);
+  if (found.length > 1) throw new Error(`${found.length} ${kind}s are named ${ref} (${found.map((f) => f.ID).join(', ')}); delete one by ID`);
+  return found[0]!;
+}
+
+export async function deleteCommand(client: HnsClient, words: string[], out: (t: string) => void): Promise<void> {
+  const [kind, ref] = words;
+  if (words.length !== 2 || !ref || (kind !== 'network' && kind !== 'endpoint')) throw new UsageError('delete network|endpoint <id-or-name>');
+  if (kind === 'network') {
+    const net = await resolve('network', ref, (f) => client.listNetworks(f));
+    await doing(`deleting network ${net.Name ?? ''} ${net.ID}`, () => client.deleteNetwork(net.ID!));
+    return out(`deleted network ${cell(net.Name)} ${net.ID}\n`);
+  }
+  const ep = await resolve('endpoint', ref, (f) => client.listEndpoints(f));
+  await doing(`deleting endpoint ${ep.Name ?? ''} ${ep.ID}`, () => client.deleteEndpoint(ep.ID!));
+  out(`deleted endpoint ${cell(ep.Name)} ${ep.ID}\n`);
+}
+
+export async function versionCommand(client: HnsClient, asJson: boolean, out: (t: string) => void): Promise<void> {
+  const f = await doing('asking the HNS version', () => client.features());
+  const on = Object.entries(f).filter(([k, v]) => k !== 'version' && v === true).map(([k]) => k);
+  if (asJson) return out(json({ backend: client.api.backend, version: f.version, features: on }));
+  out(table(['BACKEND', 'HNS', 'FEATURES'], [[client.api.backend, `${f.version.Major}.${f.version.Minor}`, on.join(',') || '-']]));
+}
+
+// --- entry -----------------------------------------------------------------------------------
+
+async function dispatch(args: Args, io: CliIo, client: () => Promise<HnsClient>): Promise<void> {
+  const [cmd, ...rest] = args.words;
+  switch (cmd) {
+    case 'list':
+      if (rest.length !== 1) throw new UsageError('list networks|endpoints|namespaces [--json]');
+      return listCommand(await client(), rest[0]!, args.json, io.out);
+    case 'pods':
+      return podsCommand(await client(), args.json, io.out);
+    case 'apply': {
+      if (rest.length !== 1) throw new UsageError('apply <file>');
+      let text: string;
+      try {
+        text = io.readFile(rest[0]!);
+      } catch (err) {
+        throw new Error(`apply: cannot read ${rest[0]}: ${(err as Error).message}`);
+      }
+      return applyCommand(await client(), rest[0]!, text, io.out);
+    }
+    case 'namespace':
+      return namespaceCommand(await client(), rest, io.out);
+    case 'delete':
+      return deleteCommand(await client(), rest, io.out);
+    case 'version':
+      return versionCommand(await client(), args.json, io.out);
+    case 'help':
+      return io.out(USAGE);
+    default:
+      throw new UsageError(cmd ? `unknown command ${cmd}` : 'no command given');
+  }
+}
+
+/** Runs one hnsctl command line; returns the exit code (0 ok, 1 failed, 2 usage). */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  let api: HcnApi | undefined;
+  const client = async () => new HnsClient((api ??= await io.openApi()));
+  try {
+    await dispatch(parseArgs(argv), io, client);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`hnsctl: ${err.message}\n${USAGE}`);
+      return 2;
+    }
+    io.err(`hnsctl: ${(err as Error).message ?? String(err)}\n`);
+    return 1;
+  } finally {
+    await api?.dispose().catch(() => undefined);
+  }
+}

@@ -1,0 +1,17 @@
+// hnsctl: look at and change the HNS objects of this host, on the real service or the emulator.
+// The entry stays small; the commands are in cli.ts. Output goes through file descriptors, not
+// process.stdout (a net.Socket that breaks under Wine).
+
+import fs from 'node:fs';
+import { writeStderr, writeStdout } from '../../shared/cni/stdio';
+import { openBackend } from '../../shared/hns/backend';
+import { run } from './cli';
+
+run(process.argv.slice(2), {
+  openApi: () => openBackend(process.env, process.platform),
+  out: writeStdout,
+  err: writeStderr,
+  readFile: (file) => fs.readFileSync(file, 'utf8'),
+}).then((code) => {
+  process.exitCode = code;
+});
