@@ -39,7 +39,7 @@ export class HnsClient {
   }
 
   getNetworkById(id: Guid): Promise<HostComputeNetwork> {
-    return this.getOne('Network', { ID: id }, `with ID ${id}`);
+    return this.getById('Network', id);
   }
 
   getNetworkByName(name: string): Promise<HostComputeNetwork> {
@@ -72,7 +72,7 @@ export class HnsClient {
   }
 
   getEndpointById(id: Guid): Promise<HostComputeEndpoint> {
-    return this.getOne('Endpoint', { ID: id }, `with ID ${id}`);
+    return this.getById('Endpoint', id);
   }
 
   /** Endpoint names are not unique in HNS; this returns the first, as hcsshim does. */
@@ -104,7 +104,7 @@ export class HnsClient {
   }
 
   getNamespaceById(id: Guid): Promise<HostComputeNamespace> {
-    return this.getOne('Namespace', { ID: id }, `with ID ${id}`);
+    return this.getById('Namespace', id);
   }
 
   createNamespace(doc: HostComputeNamespace = { SchemaVersion: { Major: 2, Minor: 0 } }): Promise<HostComputeNamespace> {
@@ -163,6 +163,11 @@ export class HnsClient {
       }
     }
     return out;
+  }
+
+  /** By ID the object can be opened directly: one call fewer than a filtered enumeration, and a missing one is the service's typed not-found. */
+  private getById<K extends ObjectKind>(kind: K, id: Guid): Promise<ObjectOf<K>> {
+    return this.withHandle(kind, () => this.open(kind, id), (h) => this.queryProps(kind, h));
   }
 
   private async getOne<K extends ObjectKind>(kind: K, filter: Record<string, unknown>, what: string): Promise<ObjectOf<K>> {

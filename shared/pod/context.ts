@@ -21,9 +21,9 @@ const POD_LOCK_TIMEOUT_MS = 60_000;
  * One lock per container: the runtime never runs two operations on one pod at once, but a
  * retried ADD or DEL after a runtime timeout can overlap the first. Other pods never wait.
  */
-export function withPodLock<T>(ctx: PodContext, containerId: string, fn: () => Promise<T>): Promise<T> {
+export function withPodLock<T>(ctx: PodContext, containerId: string, fn: () => Promise<T>, timeoutMs = POD_LOCK_TIMEOUT_MS): Promise<T> {
   const file = path.join(ctx.stateDir, 'locks', `pod-${containerId}.lock`);
-  return ctx.log.step('lock-pod', () => withLock(file, fn, { timeoutMs: POD_LOCK_TIMEOUT_MS }));
+  return ctx.log.step('lock-pod', () => withLock(file, fn, { timeoutMs }));
 }
 
 /** An HNS failure as the CNI error the runtime sees: the call, the service's text and the HRESULT. */

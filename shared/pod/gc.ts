@@ -5,7 +5,8 @@
 import { CniError, ErrorCode } from '../cni/errors';
 import { isNotFound } from '../hns/errors';
 import { EndpointFlags, type HostComputeEndpoint } from '../hns/model/endpoint';
-import { hnsFailure, type PodContext } from './context';
+import { hnsFailure, type PodContext, withPodLock } from './context';
+import { LockTimeoutError } from '../sys/lock';
 import { containerIdOf } from './identity';
 import { listRecords, removeRecord } from './records';
 import { removeEndpoint } from './del';
@@ -22,6 +23,8 @@ export interface Attachment {
  */
 const UNRECORDED_IFNAME = 'eth0';
 
+const GC_LOCK_WAIT_MS = 2_000;
+
 export interface GcOutcome {
   /** Attachments removed (endpoint and record). */
   removed: Attachment[];
@@ -37,7 +40,12 @@ export async function collectGarbage(ctx: PodContext, network: string, valid: At
   for (const [containerId, ep] of endpoints) {
     const attachment = { containerId, ifName: records.get(containerId)?.ifName ?? UNRECORDED_IFNAME };
     if (isValid(attachment)) continue;
-    const problems = await removeEndpoint(ctx, ep);
+    // Under the pod's own lock: a runtime that breaks the rule and runs GC beside an ADD or DEL
+    // of this pod must not have the two interleave. A pod busy right now is left for the next GC.
+    const problems = await withPodLock(ctx, containerId, () => removeEndpoint(ctx, ep), GC_LOCK_WAIT_MS).catch((err) => {
+      if (err instanceof LockTimeoutError) return [];
+      throw err;
+    });
     failures.push(...problems);
     if (problems.length === 0) {
       removeRecord(ctx.stateDir, network, containerId);

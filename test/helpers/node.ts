@@ -1,7 +1,8 @@
 // A scratch "node" for tests that run the built executables: its own HNS emulator state, plugin
 // state, log file and CNI_PATH, in a temporary directory removed afterwards.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { execPlugin } from '../../conformance/runtime/libcni';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,17 +69,9 @@ export function runExe(file: string, env: NodeJS.ProcessEnv, stdin = '', args: s
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', json: parse(r.stdout ?? '') };
 }
 
-export function runExeAsync(file: string, env: NodeJS.ProcessEnv, stdin = ''): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, json: parse(stdout) }));
-    child.stdin.end(stdin);
-  });
+export async function runExeAsync(file: string, env: NodeJS.ProcessEnv, stdin = ''): Promise<ExecResult> {
+  const out = await execPlugin(file, env, stdin);
+  return { ...out, json: parse(out.stdout) };
 }
 
 export function plugin(name: PluginName | 'hnsctl'): string {

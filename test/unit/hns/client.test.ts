@@ -45,12 +45,14 @@ test('create network, namespace and endpoint, attach, and read them back by name
     assert.is(e.api.openHandleCount(), 0);
   }));
 
-test('a lookup that matches nothing is HnsNotFoundError (client-side, HRESULT 0); so is a service not-found', () =>
+test('a lookup by name that matches nothing is HnsNotFoundError (client-side, HRESULT 0); so is a service not-found', () =>
   withEmulator(async (e) => {
     const c = client(e);
     const err = await rejectsWith(c.getNetworkByName('nope'), HnsNotFoundError, 0);
     assert.ok(isNotFound(err));
-    await rejectsWith(c.getEndpointById('7CC03AF7-2978-449F-9968-595862B80F8B'), HnsNotFoundError, 0);
+    // By ID the object is opened directly: the service's own not-found.
+    await rejectsWith(c.getEndpointById('7CC03AF7-2978-449F-9968-595862B80F8B'), HnsNotFoundError, 0x803b0002);
+    await rejectsWith(c.getNamespaceById('7CB720C0-AC4C-4266-92E1-DC277B2A9B94'), HnsNotFoundError, 0x80070490);
     await rejectsWith(c.deleteEndpoint('7CC03AF7-2978-449F-9968-595862B80F8B'), HnsNotFoundError, 0x803b0002);
     await rejectsWith(c.removeNamespaceEndpoint('7CB720C0-AC4C-4266-92E1-DC277B2A9B94', '7CC03AF7-2978-449F-9968-595862B80F8B'), HnsNotFoundError, 0x80070490);
     await rejectsWith(c.createEndpoint('2CA473CC-84A9-481F-A1F7-CA49865A01A5', { SchemaVersion: V2, Name: 'x' }), HnsNotFoundError, 0x803b0001);

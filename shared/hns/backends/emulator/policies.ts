@@ -5,6 +5,7 @@
 import type { HostComputeEndpoint } from '../../model/endpoint';
 import type { PortMappingSettings } from '../../model/policy';
 import { fail } from './failure';
+import { canonicalJson } from '../../../schema/canonical';
 
 export interface AnyPolicy {
   Type: string;
@@ -13,18 +14,9 @@ export interface AnyPolicy {
 
 const PROTOCOLS: Record<string, number> = { Unknown: 0, ICMPv4: 1, IGMP: 2, TCP: 6, UDP: 17, ICMPv6: 58 };
 
-/** JSON with object keys sorted: equal content gives equal text whatever the key order. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
-}
 
 export function samePolicy(a: AnyPolicy, b: AnyPolicy): boolean {
-  return a.Type === b.Type && canonical(a.Settings ?? {}) === canonical(b.Settings ?? {});
+  return a.Type === b.Type && canonicalJson(a.Settings ?? {}) === canonicalJson(b.Settings ?? {});
 }
 
 /**
@@ -81,7 +73,7 @@ export function addPolicies<P extends AnyPolicy>(current: P[] | undefined, add: 
 export function removePolicies<P extends AnyPolicy>(current: P[] | undefined, remove: readonly AnyPolicy[]): P[] {
   let out = [...(current ?? [])];
   for (const p of remove) {
-    const byTypeOnly = p.Settings === undefined || canonical(p.Settings) === '{}';
+    const byTypeOnly = p.Settings === undefined || canonicalJson(p.Settings) === '{}';
     const kept = out.filter((q) => !(q.Type === p.Type && (byTypeOnly || samePolicy(p, q))));
     if (kept.length === out.length) fail('HCN_E_POLICY_NOT_FOUND', `{{${p.Type},no such policy is applied}}`);
     out = kept;
