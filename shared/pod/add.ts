@@ -4,12 +4,13 @@
 import { CniError, ErrorCode } from '../cni/errors';
 import { isNotFound, type HnsError } from '../hns/errors';
 import { SCHEMA_V2 } from '../hns/model/common';
-import type { HostComputeEndpoint } from '../hns/model/endpoint';
+import { EndpointFlags, type HostComputeEndpoint } from '../hns/model/endpoint';
+import { hr } from '../hns/hresult';
 import type { HostComputeNetwork, NetworkMode } from '../hns/model/network';
 import { NETWORK_MODES } from '../hns/model/network';
 import { enumName } from '../hns/model/common';
 import { hnsFailure, type PodContext } from './context';
-import { endpointName, namespaceGuid, type PodRef, sameGuid } from './identity';
+import { containerIdOf, endpointName, namespaceGuid, type PodRef, sameGuid } from './identity';
 import { readRecord, removeRecord, writeRecord } from './records';
 import { errorText } from '../log/logger';
 
@@ -70,8 +71,8 @@ export async function addPodEndpoint(ctx: PodContext, ref: PodRef, net: HostComp
     // query that times out after the create went through) must still be undone. The endpoint is
     // found again by name: none had it before (checked under the pod lock), so all are ours.
     undo.unshift({ step: 'delete-endpoint', run: () => deleteEndpointsNamed(ctx, name) });
-    const created = await ctx.log.step('create-endpoint', () => ctx.client.createEndpoint(net.ID!, doc), (e) => ({ endpointId: e.ID, ips: e.IpConfigurations?.map((c) => c.IpAddress) }))
-      .catch((err) => { throw createFailure(err, name); });
+    const created = await ctx.log.step('create-endpoint', () => createReclaiming(ctx, net, doc), (e) => ({ endpointId: e.ID, ips: e.IpConfigurations?.map((c) => c.IpAddress) }))
+      .catch((err) => { throw err instanceof CniError ? err : createFailure(err, name); });
     const id = created.ID!;
     undo.unshift({ step: 'detach-namespace', run: () => ctx.client.removeNamespaceEndpoint(nsId, id) });
     await ctx.log.step('attach-namespace', () => ctx.client.addNamespaceEndpoint(nsId, id), { namespace: nsId })
@@ -83,6 +84,58 @@ export async function addPodEndpoint(ctx: PodContext, ref: PodRef, net: HostComp
   } catch (err) {
     await rollback(ctx, undo);
     throw err;
+  }
+}
+
+/**
+ * Creates the endpoint. If an address or host port it needs is held by an endpoint of ours whose
+ * pod is gone (its namespace no longer exists: a DEL that never came), that leaked endpoint is
+ * removed and the create tried once more; a holder that is anyone else's is named in the error
+ * (leaked endpoints holding pod IPs: kubernetes#130963).
+ */
+async function createReclaiming(ctx: PodContext, net: HostComputeNetwork, doc: HostComputeEndpoint): Promise<HostComputeEndpoint> {
+  try {
+    return await ctx.client.createEndpoint(net.ID!, doc);
+  } catch (err) {
+    const code = (err as HnsError).hresult;
+    if (code !== hr('ERROR_OBJECT_ALREADY_EXISTS') && code !== hr('HCN_E_PORT_ALREADY_EXISTS')) throw err;
+    const holder = (await ctx.client.listEndpoints()).find((e) => holds(e, doc, net.ID!));
+    if (!holder) throw err;
+    if (!(await isLeakedPodEndpoint(ctx, holder, net.Name!))) {
+      throw new CniError(ErrorCode.AddressConflict, `an address or host port of ${doc.Name} is held by endpoint ${holder.Name} (${holder.ID})`, `${(err as Error).message}; remove that endpoint if it is stale, or release the address in the IPAM`);
+    }
+    ctx.log.event('reclaim-leaked-endpoint', { endpointId: holder.ID, name: holder.Name }, 'warning');
+    await ctx.client.deleteEndpoint(holder.ID!).catch((e) => { if (!isNotFound(e)) throw e; });
+    const leakedContainer = containerIdOf(holder.Name, net.Name!);
+    if (leakedContainer) removeRecord(ctx.stateDir, net.Name!, leakedContainer);
+    return ctx.client.createEndpoint(net.ID!, doc);
+  }
+}
+
+/** Whether `e` has one of `doc`'s addresses on the same network, or one of its host ports (host-wide). */
+function holds(e: HostComputeEndpoint, doc: HostComputeEndpoint, networkId: string): boolean {
+  const ips = new Set((doc.IpConfigurations ?? []).map((c) => c.IpAddress).filter(Boolean));
+  if (sameGuid(e.HostComputeNetwork, networkId) && e.IpConfigurations?.some((c) => ips.has(c.IpAddress))) return true;
+  const ports = new Set(portKeys(doc));
+  return portKeys(e).some((k) => ports.has(k));
+}
+
+function portKeys(e: HostComputeEndpoint): string[] {
+  return (e.Policies ?? []).filter((p) => p.Type === 'PortMapping').map((p) => {
+    const s = (p.Settings ?? {}) as { Protocol?: unknown; ExternalPort?: unknown; VIP?: unknown; Flags?: number };
+    return `${String(s.Protocol)}/${String(s.ExternalPort)}/${String(s.VIP ?? '')}/${(s.Flags ?? 0) & 2}`;
+  });
+}
+
+/** One of our pod endpoints (named `<id>_<network>`, local) whose namespace is gone or never was. */
+async function isLeakedPodEndpoint(ctx: PodContext, ep: HostComputeEndpoint, network: string): Promise<boolean> {
+  if (!containerIdOf(ep.Name, network) || ((ep.Flags ?? 0) & EndpointFlags.RemoteEndpoint) !== 0) return false;
+  if (!ep.HostComputeNamespace) return true;
+  try {
+    await ctx.client.getNamespaceById(ep.HostComputeNamespace);
+    return false;
+  } catch (err) {
+    return isNotFound(err);
   }
 }
 

@@ -137,6 +137,29 @@ test('add: a fault at each HCN call of ADD leaves no endpoint, no namespace entr
   }
 });
 
+test('add reclaims an address held by a leaked endpoint of ours (its pod namespace gone), and names any other holder', async () => {
+  const f = await fixture();
+  try {
+    // A pod whose DEL never came: its namespace is deleted, its endpoint still holds .17.
+    const oldNs = (await f.ctx.client.createNamespace()).ID!;
+    await addPodEndpoint(f.ctx, { ...f.ref, containerId: 'ctr-old', netns: oldNs }, f.net, REQUEST);
+    await f.ctx.client.deleteNamespace(oldNs);
+    const { endpoint } = await addPodEndpoint(f.ctx, f.ref, f.net, REQUEST);
+    assert.equal(endpoint.IpConfigurations, [{ IpAddress: '10.244.3.17', PrefixLength: 24 }]);
+    assert.equal((await f.ctx.client.listEndpoints()).map((e) => e.Name), ['ctr-a1_cbr0']);
+    assert.equal(listRecords(f.ctx.stateDir, 'cbr0').map((r) => r.containerId), ['ctr-a1']);
+    // A live pod's endpoint, or someone else's, is never taken: the error names it.
+    const ns2 = (await f.ctx.client.createNamespace()).ID!;
+    await rejects(addPodEndpoint(f.ctx, { ...f.ref, containerId: 'ctr-b', netns: ns2 }, f.net, REQUEST), 105, 'held by endpoint ctr-a1_cbr0');
+    await rejects(addPodEndpoint(f.ctx, { ...f.ref, containerId: 'ctr-b', netns: ns2 }, f.net, { ...REQUEST, IpConfigurations: [{ IpAddress: '10.244.3.18', PrefixLength: 24 }] }), 105, 'host port');
+    await f.ctx.client.createEndpoint(f.net.ID!, { SchemaVersion: { Major: 2, Minor: 0 }, Name: 'kube-proxy-vip', IpConfigurations: [{ IpAddress: '10.244.3.30' }] });
+    await rejects(addPodEndpoint(f.ctx, { ...f.ref, containerId: 'ctr-c', netns: ns2 }, f.net, { IpConfigurations: [{ IpAddress: '10.244.3.30', PrefixLength: 24 }] }), 105, 'kube-proxy-vip');
+    assert.equal((await f.ctx.client.listEndpoints()).map((e) => e.Name).sort(), ['ctr-a1_cbr0', 'kube-proxy-vip']);
+  } finally {
+    f.cleanup();
+  }
+});
+
 test('check: passes right after add, and names the first difference', async () => {
   const f = await fixture();
   try {
