@@ -77,7 +77,7 @@ export function keyTables(plugin) {
   ];
   for (const [k, s] of Object.entries(props)) lines.push(row(k, s, doc.defaults, required.has(k)));
   lines.push('', 'Keys of `"ipam": {"type": "builtin", ...}`, the built-in allocator (host-local\'s keys and on-disk format; it never hands out the network address, the broadcast address, `.1`, `.2`, the gateway or `reserved`):', '', '| key | type | default | effect |', '|---|---|---|---|');
-  const builtinDefaults = { subnet: '- (this or ranges)', ranges: '- (this or subnet)', rangeStart: 'network + 1', rangeEnd: 'last address (IPv4: minus the broadcast)', gateway: '- (the mode\'s)', dataDir: '%ProgramData%\\cni-plugins\\ipam (CNI_STATE_DIR\\ipam)' };
+  const builtinDefaults = { subnet: '- (this or ranges)', ranges: '- (this or subnet)', rangeStart: 'network + 1', rangeEnd: 'last address (IPv4: minus the broadcast)', gateway: '- (the mode\'s)', dataDir: '<bin>\\..\\state\\ipam (CNI_STATE_DIR\\ipam)' };
   const builtinEffects = {
     type: '`"builtin"`',
     subnet: 'The pod subnet (network form) of a single range.',

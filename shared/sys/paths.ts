@@ -9,10 +9,6 @@ export function binDir(): string {
   return path.dirname(process.execPath);
 }
 
-function programData(env: NodeJS.ProcessEnv): string {
-  return env.ProgramData || env.PROGRAMDATA || 'C:\\ProgramData';
-}
-
 /** Log file: CNI_LOG_FILE, else beside the binaries' folder on Windows, else under /var/log. */
 export function defaultLogFile(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): string {
   if (env.CNI_LOG_FILE) return env.CNI_LOG_FILE;
@@ -20,10 +16,14 @@ export function defaultLogFile(env: NodeJS.ProcessEnv, platform: NodeJS.Platform
   return path.posix.join('/var/log', PRODUCT_DIR_NAME, `${PRODUCT_DIR_NAME}.log`);
 }
 
-/** State (locks, built-in IPAM): CNI_STATE_DIR, else %ProgramData%\cni-plugins or /var/lib/cni-plugins. */
+/**
+ * State (attachment records, locks, built-in IPAM): CNI_STATE_DIR, else beside the binaries'
+ * folder on Windows (C:\k\cni\state: only administrators write there, whereas in %ProgramData%
+ * any user may create the folder or a lock file first), else /var/lib/cni-plugins.
+ */
 export function stateDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): string {
   if (env.CNI_STATE_DIR) return env.CNI_STATE_DIR;
-  if (platform === 'win32') return path.win32.join(programData(env), PRODUCT_DIR_NAME);
+  if (platform === 'win32') return path.win32.join(path.win32.dirname(binDir()), 'state');
   return path.posix.join('/var/lib', PRODUCT_DIR_NAME);
 }
 
