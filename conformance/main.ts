@@ -159,8 +159,27 @@ function writeReport(runs: PluginRun[], started: Date, file: string | undefined,
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   let o: Options;
+  let cases: ReturnType<typeof selectCases>;
+  let targets: PluginProfile[];
   try {
     o = parseArgs(argv);
+    if (o.list) {
+      for (const c of ALL_CASES) process.stdout.write(`${c.id}  ${c.title}\n`);
+      return 0;
+    }
+    try {
+      cases = selectCases(o.only);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    targets = profiles(o);
+    for (const t of targets) {
+      try {
+        fs.accessSync(t.binary, fs.constants.X_OK);
+      } catch {
+        throw new Error(`${t.binary} is not executable (a build still under way?)`);
+      }
+    }
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`${err.message ? `${err.message}\n` : ''}${USAGE}\n`);
@@ -168,12 +187,6 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  if (o.list) {
-    for (const c of ALL_CASES) process.stdout.write(`${c.id}  ${c.title}\n`);
-    return 0;
-  }
-  const cases = selectCases(o.only);
-  const targets = profiles(o);
   if (!fs.existsSync(FAKE_IPAM_BINARY)) throw new Error(`${FAKE_IPAM_BINARY} does not exist: build the test tools first (node build.mjs --target linux-x64 --tools)`);
   const started = new Date();
   const runs: PluginRun[] = [];
@@ -185,7 +198,8 @@ async function main(): Promise<number> {
   const report = writeReport(runs, started, o.report, argv);
   print('');
   print(summary(runs));
-  print(`report: ${path.relative(process.cwd(), report) || report}; ${((Date.now() - started.getTime()) / 1000).toFixed(1)} s`);
+  const shown = path.relative(process.cwd(), report);
+  print(`report: ${shown.startsWith('..') ? report : shown}; ${((Date.now() - started.getTime()) / 1000).toFixed(1)} s`);
   const total = runs.flatMap((r) => r.results);
   const c = counts(total);
   print(`${c.passed} passed, ${c.failed} failed`);

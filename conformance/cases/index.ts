@@ -9,8 +9,16 @@ import { cases as e } from './e-result';
 import { cases as f } from './f-rollback';
 import { cases as g } from './g-delegation';
 import { cases as h } from './h-runtimeconfig';
+import { cases as i } from './i-cniargs';
+import { cases as j } from './j-del';
+import { cases as k } from './k-check';
+import { cases as l } from './l-gc';
+import { cases as m } from './m-status';
+import { cases as n } from './n-errors';
+import { cases as o } from './o-robustness';
+import { cases as p } from './p-windows';
 
-export const ALL_CASES: CaseDef[] = [...a, ...b, ...c, ...d, ...e, ...f, ...g, ...h];
+export const ALL_CASES: CaseDef[] = [...a, ...b, ...c, ...d, ...e, ...f, ...g, ...h, ...i, ...j, ...k, ...l, ...m, ...n, ...o, ...p];
 
 /** Cases whose id or group letter is listed (`A`, `B03`); all when the list is empty. */
 export function selectCases(only: string[]): CaseDef[] {

@@ -29,6 +29,8 @@ export interface CaseResult {
   /** fail: what differed; n/a: why; pass: notes, if any. */
   detail: string;
   ms: number;
+  /** A failed case's last plugin runs, for the JSON report. */
+  runs?: { label: string; command: string; exit: number | null; signal: string | null; ms: number; stdout: string; stderr: string }[];
 }
 
 export const needsEmulator = (p: PluginProfile): true | string =>

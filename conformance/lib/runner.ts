@@ -59,7 +59,14 @@ async function runOne(c: CaseDef, profile: PluginProfile, template: Awaited<Retu
     if (status === 'fail' && opts.keep) detail += ` [kept ${ctx.node.dir}]`;
     else ctx.cleanup();
   }
-  return { id: c.id, title: c.title, status, detail, ms: Date.now() - started };
+  const result: CaseResult = { id: c.id, title: c.title, status, detail, ms: Date.now() - started };
+  if (status === 'fail') {
+    const clip = (t: string) => (t.length > 2000 ? `${t.slice(0, 2000)}…` : t);
+    result.runs = ctx.records.slice(-8).map((r) => ({
+      label: r.label, command: r.command, exit: r.outcome.code, signal: r.outcome.signal, ms: Math.round(r.outcome.ms), stdout: clip(r.outcome.stdout), stderr: clip(r.outcome.stderr),
+    }));
+  }
+  return result;
 }
 
 export async function runPlugin(profile: PluginProfile, cases: CaseDef[], opts: RunOptions): Promise<PluginRun> {

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { canonicalJson } from '../../shared/schema/canonical';
 
 export const LIBCNI_MAX_VERSION = '1.1.0';
 
@@ -48,14 +49,8 @@ export function listVersion(list: ConfList): string {
   return all.sort(cmp).at(-1) ?? list.cniVersion ?? '';
 }
 
-/** JSON with keys sorted at every level, as Go writes a map. */
-export function sortedJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(sortedJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${sortedJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
+/** libcni re-marshals the request from a map: keys sorted at every level. */
+export const sortedJson = canonicalJson;
 
 export interface RuntimeAttachment {
   containerId: string;
