@@ -142,18 +142,30 @@ function wine() {
   const exe = path.join(ROOT, 'dist', 'win-x64', 'win-l2bridge.exe');
   if (!fs.existsSync(wine64) || !fs.existsSync(path.join(prefix, 'system.reg')) || !fs.existsSync(exe)) return undefined;
   const env = { ...BASE_ENV, WINEPREFIX: prefix, WINEDEBUG: '-all', CNI_COMMAND: 'VERSION' };
-  const server = '/usr/lib/wine/wineserver64';
+  const server = (flag) => spawnSync('/usr/lib/wine/wineserver64', [flag], { env, stdio: 'ignore' }); // `-p` daemonizes: no pipes of ours
+  // stderr not captured: a cold run starts the prefix's services (services.exe, rpcss.exe, ...) with
+  // the caller's stderr, and a captured one would make the run last until they exit.
+  const once = () => {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(wine64, [exe], { env, encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'], timeout: 60_000 });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0 || !r.stdout.includes('"supportedVersions"')) throw new Error(`win-l2bridge.exe VERSION under Wine failed (exit ${r.status}): ${r.stdout}`);
+    return ms;
+  };
   const cold = [];
   const warm = [];
-  for (let i = 0; i < 5; i++) {
-    spawnSync(server, ['-k'], { env });
-    spawnSync(server, ['-w'], { env });
-    cold.push(timeOnce(wine64, env, '', [exe]).ms);
+  try {
+    for (let i = 0; i < 5; i++) {
+      server('-k');
+      server('-w');
+      cold.push(once()); // starts the wineserver and the prefix's services
+    }
+    server('-p'); // a persistent wineserver: the warm case
+    once();
+    for (let i = 0; i < 10; i++) warm.push(once());
+  } finally {
+    server('-k');
   }
-  spawnSync(server, ['-p'], { env }); // a persistent wineserver: the warm case
-  timeOnce(wine64, env, '', [exe]);
-  for (let i = 0; i < 10; i++) warm.push(timeOnce(wine64, env, '', [exe]).ms);
-  spawnSync(server, ['-k'], { env });
   return { cold: stats(cold), warm: stats(warm) };
 }
 

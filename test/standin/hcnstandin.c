@@ -137,9 +137,39 @@ EXPORT uint32_t StandinCounters(int64_t *values, uint32_t capacity) {
  * process, so here C_BAD_FREES also counts frees of memory some other component allocated; a test
  * should hold stringsFreed == stringsAllocated and read bad frees as a hint. A double free is
  * still performed (the spy cannot tell it from a foreign pointer); Wine's heap tolerates it. */
+/* The same file is loaded twice, as computenetwork.dll and as vmcompute.dll, and a process has one
+ * spy: the first copy registers it, and a free it does not own is offered to the other copy (its
+ * StandinClaimFree export) before it counts as bad. The other copy's counters then stay exact. */
+static HMODULE self_module;
+static const wchar_t *const sibling_names[] = { L"computenetwork.dll", L"vmcompute.dll" };
+typedef int (*claim_fn)(void *);
+typedef int (*spying_fn)(void);
+
+static FARPROC sibling_export(const wchar_t *name, const char *export_name) {
+  HMODULE h = GetModuleHandleW(name);
+  return h && h != self_module ? GetProcAddress(h, export_name) : NULL;
+}
+
+/* 1 when p was a live string of this copy (now counted as freed). */
+EXPORT int StandinClaimFree(void *p) {
+  if (!p || !live_remove(p)) return 0;
+  count(C_STRINGS_FREED, 1);
+  return 1;
+}
+
+static int spy_registered;
+
+/* 1 when this copy's spy is the process's spy. */
+EXPORT int StandinSpying(void) { return spy_registered; }
+
 static void *WINAPI spy_pre_free(IMallocSpy *self, void *p, BOOL spyed) {
   (void)self; (void)spyed;
-  if (p) count(live_remove(p) ? C_STRINGS_FREED : C_BAD_FREES, 1);
+  if (!p || StandinClaimFree(p)) return p;
+  for (size_t i = 0; i < sizeof sibling_names / sizeof *sibling_names; i++) {
+    FARPROC f = sibling_export(sibling_names[i], "StandinClaimFree");
+    if (f && ((claim_fn)(void (*)(void))f)(p)) return p;
+  }
+  count(C_BAD_FREES, 1);
   return p;
 }
 static HRESULT WINAPI spy_qi(IMallocSpy *self, REFIID riid, void **out) {
@@ -660,7 +690,18 @@ BOOL WINAPI DllMain(HINSTANCE self, DWORD reason, LPVOID reserved) {
      * pinned, this library is never unloaded before the process ends. */
     HMODULE pinned;
     GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_PIN | GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (LPCWSTR)(void *)&spy, &pinned);
-    if (CoRegisterMallocSpy(&spy) == S_OK) counters[C_FREE_COUNTING] = 1;
+    self_module = self;
+    HRESULT hr = CoRegisterMallocSpy(&spy);
+    if (hr == S_OK) {
+      spy_registered = 1;
+      counters[C_FREE_COUNTING] = 1;
+    } else if (hr == CO_E_OBJISREG) {
+      /* Another copy of this file got there first: its spy hands our strings back to us. */
+      for (size_t i = 0; i < sizeof sibling_names / sizeof *sibling_names; i++) {
+        FARPROC f = sibling_export(sibling_names[i], "StandinSpying");
+        if (f && ((spying_fn)(void (*)(void))f)()) counters[C_FREE_COUNTING] = 1;
+      }
+    }
   } else if (reason == DLL_PROCESS_DETACH) {
     report_counters(self);
   }
