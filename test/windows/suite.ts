@@ -24,6 +24,7 @@ import { createEmulatorApi } from '../../shared/hns/backends/emulator/index';
 import { guidToBytes } from '../../shared/hns/backends/hcn/guid';
 import { run as hnsctlCli } from '../../tools/hnsctl/cli';
 import { EXPECTATIONS, type ExampleExpectation } from '../exec/expectations';
+import { assertEndpointDocuments, assertResult } from '../helpers/attachment-asserts';
 import { assertBalanced, assertThroughServer, BIN_WIN, median, prepare, ROOT, startWine, stopWine, TMP, WineNode, type WineRun, winPath } from './rig';
 
 const PLUGINS = ['win-l2bridge', 'win-overlay', 'host-gateway', 'l3-upstream'] as const;
@@ -123,33 +124,6 @@ async function linuxHnsctl(emulatorDir: string, argv: string[]): Promise<Capture
   return c;
 }
 
-function family(v: string): '020' | '040' | '100' {
-  return v.startsWith('0.1') || v.startsWith('0.2') ? '020' : v.startsWith('1.') ? '100' : '040';
-}
-
-/** As test/exec/examples.test.ts checks a result. */
-function assertResult(r: any, v: string, want: ExampleExpectation, netns: string): void {
-  assert.ok(r, 'ADD printed a result');
-  assert.is(r.cniVersion, v);
-  const f = family(v);
-  assert.ok(f !== '020', 'the examples are 0.4.0 or later');
-  assert.is(r.interfaces.length, 1);
-  assert.is(r.interfaces[0].name, 'eth0');
-  assert.is(r.interfaces[0].sandbox, netns);
-  assert.match(r.interfaces[0].mac, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
-  if (want.mac) assert.is(r.interfaces[0].mac, want.mac.toLowerCase().replace(/-/g, ':'));
-  if (v === '1.1.0' && want.mtu) assert.is(r.interfaces[0].mtu, want.mtu);
-  else assert.not.ok('mtu' in r.interfaces[0], 'mtu only in 1.1.0 results');
-  assert.equal(r.ips.map((i: any) => i.address), want.addresses);
-  assert.equal(r.ips.map((i: any) => i.gateway), want.gateways);
-  for (const ip of r.ips) {
-    assert.is(ip.interface, 0);
-    if (f === '040') assert.is(ip.version, ip.address.includes(':') ? '6' : '4');
-    else assert.not.ok('version' in ip);
-  }
-  assert.equal(r.routes.slice(0, want.gateways.length), want.gateways.map((g) => ({ dst: g.includes(':') ? '::/0' : '0.0.0.0/0', gw: g })));
-}
-
 /**
  * The HCN documents of the ADD, as test/exec/examples.test.ts checks them, and the GUIDs: the
  * stand-in prints each REFGUID from the struct's fields (Data1-3 read little-endian), so the IDs
@@ -158,20 +132,9 @@ function assertResult(r: any, v: string, want: ExampleExpectation, netns: string
  * differ from the same ID written as text into the ModifyNamespace document.
  */
 function assertDocuments(calls: CallRecord[], list: ConfList, want: ExampleExpectation, netns: string): void {
-  const create = calls.find((c) => c.op === 'CreateEndpoint' && c.hr === '0x00000000');
-  assert.ok(create, 'an endpoint was created');
-  const doc = create!.doc as any;
-  assert.is(doc.Name, `${CONTAINER}_${list.name}`);
-  assert.equal(doc.SchemaVersion, { Major: 2, Minor: 0 });
-  assert.equal(doc.IpConfigurations, want.addresses.map((a) => ({ IpAddress: a.split('/')[0], PrefixLength: Number(a.split('/')[1]) })));
-  assert.equal(doc.Routes.slice(0, want.gateways.length), want.gateways.map((g) => ({ DestinationPrefix: g.includes(':') ? '::/0' : '0.0.0.0/0', NextHop: g })));
-  assert.equal(doc.Policies ?? [], want.policies);
-  assert.equal(doc.Dns, want.dns);
-  assert.is(doc.MacAddress, want.mac);
-  const attach = calls.find((c) => c.op === 'ModifyNamespace');
-  assert.ok(attach, 'the endpoint was added to the namespace');
-  assert.is(attach!.id, netns.toUpperCase(), 'GUID byte order: the namespace the service was asked to change (HcnOpenNamespace REFGUID) is CNI_NETNS');
-  assert.equal(attach!.doc, { ResourceType: 'Endpoint', RequestType: 'Add', Settings: { EndpointId: create!.id } }, 'GUID byte order: the endpoint ID as a struct (HcnCreateEndpoint) and as text agree');
+  const { create, attach } = assertEndpointDocuments(calls, `${CONTAINER}_${list.name}`, want, netns);
+  assert.is(attach.id, netns.toUpperCase(), 'GUID byte order: the namespace the service was asked to change (HcnOpenNamespace REFGUID) is CNI_NETNS');
+  assert.is((attach.doc as any).Settings.EndpointId, create.id, 'GUID byte order: the endpoint ID as a struct (HcnCreateEndpoint) and as text agree');
   const opens = calls.filter((c) => c.op === 'OpenNamespace');
   assert.ok(opens.length > 0 && opens.every((c) => c.id === netns.toUpperCase() && c.hr === '0x00000000'), `every HcnOpenNamespace named CNI_NETNS and found it: ${JSON.stringify(opens.map((c) => [c.id, c.hr]))}`);
 }
