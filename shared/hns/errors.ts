@@ -95,6 +95,3 @@ export function isNotFound(err: unknown): err is HnsNotFoundError {
   return err instanceof HnsNotFoundError;
 }
 
-export function isConflict(err: unknown): err is HnsConflictError {
-  return err instanceof HnsConflictError;
-}

@@ -60,8 +60,6 @@ const TABLE: HresultInfo[] = [
 const BY_CODE = new Map(TABLE.map((h) => [h.code, h]));
 const BY_NAME = new Map(TABLE.map((h) => [h.name, h]));
 
-export type HresultName = (typeof TABLE)[number]['name'];
-
 /** The unsigned value of a known HRESULT by name. */
 export function hr(name: string): number {
   const h = BY_NAME.get(name);

@@ -1,8 +1,8 @@
-// Addresses and prefixes as numbers. Parsing is strict (no octal or hex IPv4 parts, no zones),
-// because every address we accept ends up in an HNS document or an IPAM file name.
+// Addresses and prefixes as numbers (bigint, so IPv6 ranges are exact). Parsing is strict (no
+// octal or hex IPv4 parts, no zones), because every address we accept ends up in an HNS document
+// or an IPAM file name.
 
 import ipaddr from 'ipaddr.js';
-import { Netmask } from 'netmask';
 
 export type Family = 4 | 6;
 
@@ -55,11 +55,6 @@ export function formatCidr(c: Cidr): string {
   return `${formatIp(c.ip)}/${c.prefix}`;
 }
 
-/** The prefix with its host bits cleared, as a netmask block. */
-export function blockOf(c: Cidr): Netmask {
-  return new Netmask(formatIp(c.ip), c.prefix);
-}
-
 export function networkAddress(c: Cidr): Ip {
   const host = hostMask(c);
   return { family: c.ip.family, value: c.ip.value & ~host };
@@ -80,30 +75,15 @@ export function contains(c: Cidr, ip: Ip): boolean {
   return (ip.value & ~host) === (c.ip.value & ~host);
 }
 
-export function overlaps(a: Cidr, b: Cidr): boolean {
-  if (a.ip.family !== b.ip.family) return false;
-  const shorter = a.prefix <= b.prefix ? a : b;
-  const other = shorter === a ? b : a;
-  return contains(shorter, other.ip);
-}
-
 /** The address `n` places after the network address (n may be negative from the end: -1 = last). */
 export function nthAddress(c: Cidr, n: bigint): Ip {
   const base = n >= 0n ? networkAddress(c).value : lastAddress(c).value + 1n;
   return { family: c.ip.family, value: base + n };
 }
 
-export function ipEquals(a: Ip, b: Ip): boolean {
-  return a.family === b.family && a.value === b.value;
-}
-
 /** True for IPv4 and for IPv4-mapped IPv6 (`::ffff:a.b.c.d`): the CNI result calls both version "4". */
 export function isIpv4Like(ip: Ip): boolean {
   return ip.family === 4 || ip.value >> 32n === 0xffffn;
-}
-
-export function hostCount(c: Cidr): bigint {
-  return hostMask(c) + 1n;
 }
 
 function hostMask(c: Cidr): bigint {
