@@ -5,11 +5,12 @@
 //   node scripts/test.mjs unit exec       only those suites
 //
 // Suites, in order:
-//   setup        system packages the tests use (Debian's host-local, gcc, mingw, Wine)
+//   setup        system packages the tests use (Debian's host-local, gcc, mingw, Wine, Go, go-cni)
 //   typecheck    tsc --noEmit over the whole tree (after generating the validators)
 //   unit         uvu over test/unit (in-process, TypeScript through tsx)
 //   build        node build.mjs (both targets, plus the linux test tools)
 //   exec         uvu over test/exec (the built Linux executables on the HNS emulator)
+//   gocni        uvu over test/gocni (pods through containerd's go-cni and libcni, Debian's Go packages)
 //   conformance  the CNI conformance harness over the four built plugins
 //   windows      the built .exe files under Wine against the stand-in computenetwork.dll
 
@@ -31,6 +32,7 @@ const SUITES = {
   unit: () => uvu('test/unit'),
   build: () => run(process.execPath, ['build.mjs', '--tools'], { counts: 'single', label: 'build executables' }),
   exec: () => uvu('test/exec'),
+  gocni: () => uvu('test/gocni'),
   conformance: () => run(process.execPath, ['conformance/run.mjs'], { counts: 'summary' }),
   windows: () => run('bash', [path.join(ROOT, 'test', 'windows', 'run.sh')], { counts: 'summary' }),
 };

@@ -3,4 +3,4 @@
 import { main } from '../../shared/cni/skel';
 import { PRODUCT_VERSION } from '../../shared/version';
 
-main({ name: 'host-gateway', productVersion: PRODUCT_VERSION, load: () => import('./plugin') });
+main({ name: 'host-gateway', productVersion: PRODUCT_VERSION, confSchema: 'conf-host-gateway', load: () => import('./plugin') });

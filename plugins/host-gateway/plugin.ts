@@ -11,7 +11,7 @@ import { addAttachment, checkAttachment, collectStale, deleteAttachment, reportS
 export const mode = bridgedMode<HostGatewayConf>({
   plugin: 'host-gateway',
   validate,
-  ownKeys: ['peers'],
+  routesPodIps: true,
   natExceptions: ({ conf }) => (conf.peers ?? []).map((p) => p.podCIDR),
 });
 

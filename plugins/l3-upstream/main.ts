@@ -3,4 +3,4 @@
 import { main } from '../../shared/cni/skel';
 import { PRODUCT_VERSION } from '../../shared/version';
 
-main({ name: 'l3-upstream', productVersion: PRODUCT_VERSION, load: () => import('./plugin') });
+main({ name: 'l3-upstream', productVersion: PRODUCT_VERSION, confSchema: 'conf-l3-upstream', load: () => import('./plugin') });

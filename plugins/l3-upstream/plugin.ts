@@ -11,7 +11,7 @@ import { addAttachment, checkAttachment, collectStale, deleteAttachment, reportS
 export const mode = bridgedMode<L3UpstreamConf>({
   plugin: 'l3-upstream',
   validate,
-  ownKeys: ['routedCIDRs'],
+  routesPodIps: true,
   natExceptions: ({ conf }) => conf.routedCIDRs ?? [],
 });
 

@@ -3,4 +3,4 @@
 import { main } from '../../shared/cni/skel';
 import { PRODUCT_VERSION } from '../../shared/version';
 
-main({ name: 'win-l2bridge', productVersion: PRODUCT_VERSION, load: () => import('./plugin') });
+main({ name: 'win-l2bridge', productVersion: PRODUCT_VERSION, confSchema: 'conf-l2bridge', load: () => import('./plugin') });

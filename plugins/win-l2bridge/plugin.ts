@@ -7,7 +7,7 @@ import { validate } from '../../shared/config/l2bridge.validator';
 import { bridgedMode } from '../../shared/plugin/bridged';
 import { addAttachment, checkAttachment, collectStale, deleteAttachment, reportStatus } from '../../shared/plugin/verbs';
 
-export const mode = bridgedMode<NetConf>({ plugin: 'win-l2bridge', validate, ownKeys: [] });
+export const mode = bridgedMode<NetConf>({ plugin: 'win-l2bridge', validate });
 
 export const add = (req: CniRequest) => addAttachment(req, mode);
 export const del = (req: CniRequest) => deleteAttachment(req, mode);

@@ -11,6 +11,7 @@ import type { HostComputeNetwork } from '../../shared/hns/model/network';
 import { type Cidr, contains, formatIp, nthAddress, parseCidr, parseIp } from '../../shared/net/ip';
 import type { Mode, ModeInput } from '../../shared/plugin/mode';
 import { networkSubnets } from '../../shared/plugin/endpoint';
+import { gatewayOverrides } from '../../shared/plugin/conf';
 import { addAttachment, checkAttachment, collectStale, deleteAttachment, reportStatus } from '../../shared/plugin/verbs';
 
 const DEFAULT_MAC_PREFIX = '0E-2A';
@@ -49,14 +50,16 @@ export const mode: Mode<OverlayConf> = {
   plugin: 'win-overlay',
   networkTypes: ['Overlay'],
   validate,
-  ownKeys: ['endpointMacPrefix', 'providerAddress'],
   ipv6: false,
   bridged: false,
-  gateway: (addr, { conf, net }) => conf.gateway ?? networkGateway(net, addr) ?? formatIp(nthAddress(addr, 1n)),
+  routesPodIps: false,
+  gateway: (addr, { net }) => networkGateway(net, addr) ?? formatIp(nthAddress(addr, 1n)),
   reservedGateways: (conf, net) => {
     const hops = net ? networkSubnets(net).map((s) => networkGateway(net, s)).filter((h): h is string => !!h) : [];
-    return [...(conf.gateway ? [conf.gateway] : []), ...hops];
+    return [...gatewayOverrides(conf), ...hops];
   },
+  // Upstream win-overlay sends no port mappings (windows-anchors.md §3.1); sending them is opt-in.
+  appliesPortMappings: (conf) => conf.hostPorts === true,
   // Upstream win-overlay's ipMasq: the node's own pod subnet is not SNATed.
   natExceptions: ({ conf, net }) => (conf.ipMasq ? networkSubnets(net).filter((s) => s.ip.family === 4).map((s) => `${formatIp(s.ip)}/${s.prefix}`) : []),
   providerAddress,

@@ -15,6 +15,10 @@ import type { Result100 } from './result/v100';
 import { Logger } from '../log/logger';
 import { defaultLogFile } from '../sys/paths';
 import path from 'node:path';
+import { canonicalize, type ConfNote, describeNote } from '../config/canonical';
+import type { roots } from '../config/shapes.generated';
+
+export type ConfSchemaId = keyof typeof roots;
 
 export type PluginVerb = Exclude<Verb, 'VERSION'>;
 
@@ -45,6 +49,8 @@ export interface PluginInfo {
   /** The executable's name, which is the conf's `type`. */
   name: string;
   productVersion: string;
+  /** The `$id` of the plugin's conf schema: confs are decoded against it (shared/config/canonical.ts). */
+  confSchema: ConfSchemaId;
   /** Loaded only for the verbs that need it, so VERSION stays fast. */
   load: () => Promise<PluginHandlers>;
 }
@@ -91,13 +97,14 @@ export async function runPlugin(info: PluginInfo, io: ProcessIo = processIo()): 
   try {
     const cmd = readCmdArgs(io.env, io.platform);
     const stdin = readStdinOrFail(io);
-    const conf = parseConf(stdin);
+    const { conf, notes } = await decodeConf(stdin, info.confSchema);
     const logFile = logFileOf(conf, io);
     log = new Logger(
-      { file: logFile.file, platform: io.platform },
+      { file: logFile.file, platform: io.platform, fallback: defaultLogFile(io.env, io.platform) },
       { plugin: info.name, pid: process.pid, command, containerId: cmd.containerId || undefined, ifName: cmd.ifName || undefined, network: conf.name },
     );
     if (logFile.ignored) log.event('log-file-ignored', { logFile: logFile.ignored, note: 'not an absolute path: it would land in the runtime\'s working directory' }, 'warning');
+    reportConfNotes(notes, log, io);
     if (!isVerb(command) || command === 'VERSION') throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${command}`, `CNI_COMMAND must be one of ADD, DEL, CHECK, GC, STATUS, VERSION`);
     version = negotiateVersion(command, conf.cniVersion);
     const handlers = await info.load();
@@ -147,7 +154,24 @@ function readStdinOrFail(io: ProcessIo): Buffer {
   }
 }
 
-function parseConf(stdin: Buffer): CniRequest['conf'] {
+/** stdin as a conf in the schema's spelling (Go's case-insensitive decoding), with what to warn about. */
+async function decodeConf(stdin: Buffer, schema: ConfSchemaId): Promise<{ conf: CniRequest['conf']; notes: ConfNote[] }> {
+  const raw = parseJson(stdin);
+  const shapes = await import('../config/shapes.generated');
+  const { conf, notes } = canonicalize(raw, shapes.nodes, shapes.roots[schema]);
+  checkNetworkName(conf.name);
+  return { conf: conf as CniRequest['conf'], notes };
+}
+
+/** Keys nobody reads or that are ignored: a line each on stderr (the runtime logs it) and in the log. */
+function reportConfNotes(notes: ConfNote[], log: Logger, io: ProcessIo): void {
+  if (notes.length === 0) return;
+  const lines = notes.map(describeNote);
+  for (const l of lines) io.stderr(`warning: ${l}\n`);
+  log.event('conf-keys', { warnings: lines }, 'warning');
+}
+
+function parseJson(stdin: Buffer): Record<string, unknown> {
   let doc: unknown;
   try {
     doc = JSON.parse(stdin.toString('utf8'));
@@ -159,9 +183,7 @@ function parseConf(stdin: Buffer): CniRequest['conf'] {
   if (typeof doc !== 'object' || Array.isArray(doc)) {
     throw new CniError(ErrorCode.DecodingFailure, 'error unmarshalling network config: expected a JSON object', `got ${Array.isArray(doc) ? 'an array' : typeof doc}`);
   }
-  const conf = doc as Record<string, unknown>;
-  checkNetworkName(conf.name);
-  return conf as CniRequest['conf'];
+  return doc as Record<string, unknown>;
 }
 
 /** The request's version, checked against what the verb allows (spec §3.2, reference §1.5 step 6). */

@@ -21,19 +21,40 @@ export interface RuntimeConfig {
   [capability: string]: unknown;
 }
 
-/** `{name: "EndpointPolicy", value: {...}}` (any key case), or a bare HCN v2 `{Type, Settings}`. */
+/**
+ * An entry of `policies` (`{name, value}`, or a bare HCN v2 `{Type, Settings}`) or of
+ * `AdditionalArgs` (`{Name, Value}`), in the schema's spelling (shared/config/canonical.ts).
+ */
 export interface RawPolicy {
   name?: string;
-  Name?: string;
   value?: Record<string, unknown>;
+  Name?: string;
   Value?: Record<string, unknown>;
   Type?: string;
   Settings?: Record<string, unknown>;
 }
 
+/** `type` absent: HNS assigns the address (sdnbridge/wincni); then only subnet and routes are read. */
 export interface IpamConf {
-  type: string;
+  type?: string;
+  subnet?: string;
+  routes?: { dst?: string; gw: string }[];
   [key: string]: unknown;
+}
+
+export interface ConfRoute {
+  dst?: string;
+  gw: string;
+}
+
+/** sdnbridge/sdnoverlay's optionalFlags. */
+export interface OptionalFlags {
+  localRoutedPortMapping?: boolean;
+  allowAclPortMapping?: boolean;
+  forceBridgeGateway?: boolean;
+  enableDualStack?: boolean;
+  loopbackDSR?: boolean;
+  gatewayFromAdditionalRoutes?: boolean;
 }
 
 export interface NetConf {
@@ -53,8 +74,10 @@ export interface NetConf {
   loopbackDSR?: boolean;
   policies?: RawPolicy[];
   hcnPolicyArgs?: RawPolicy[];
-  HcnPolicyArgs?: RawPolicy[];
   AdditionalArgs?: RawPolicy[];
+  optionalFlags?: OptionalFlags;
+  additionalRoutes?: ConfRoute[];
+  master?: string;
   clusterCIDR?: string | string[];
   serviceCIDR?: string | string[];
   nodeIP?: string | string[];
@@ -68,18 +91,17 @@ export interface NetConf {
 }
 
 export interface HostGatewayConf extends NetConf {
-  clusterCIDR: string | string[];
   peers?: { podCIDR: string; nodeIP: string }[];
 }
 
 export interface L3UpstreamConf extends NetConf {
-  clusterCIDR: string | string[];
   routedCIDRs?: string[];
 }
 
 export interface OverlayConf extends NetConf {
   endpointMacPrefix?: string;
   providerAddress?: string;
+  hostPorts?: boolean;
 }
 
 export function asList(v: string | string[] | undefined): string[] {

@@ -14,6 +14,8 @@ export interface HnsFeatures {
   sessionAffinity: boolean;
   setPolicy: boolean;
   disableHostPort: boolean;
+  /** The InterfaceParameters endpoint policy (the pod adapter's MTU). */
+  interfaceParameters: boolean;
 }
 
 type Range = [minMajor: number, minMinor: number, maxMajor?: number];
@@ -25,6 +27,9 @@ function inAny(v: SchemaVersion, ranges: Range[]): boolean {
     return atLeast && (maxMaj === undefined || v.Major <= maxMaj);
   });
 }
+
+/** PLACEHOLDER until the evidence is in (see shared/hns/backends/emulator/README.md). */
+const INTERFACE_PARAMETERS_FROM: Range[] = [[13, 0]];
 
 export function featuresOf(v: SchemaVersion): HnsFeatures {
   return {
@@ -38,5 +43,6 @@ export function featuresOf(v: SchemaVersion): HnsFeatures {
     sessionAffinity: inAny(v, [[12, 0]]),
     setPolicy: inAny(v, [[13, 0]]),
     disableHostPort: inAny(v, [[15, 1]]),
+    interfaceParameters: inAny(v, INTERFACE_PARAMETERS_FROM),
   };
 }

@@ -5,12 +5,36 @@
 // Unlike host-local it knows the mode's reserved addresses: it never hands out the network
 // address, the broadcast address, .1, .2, the gateway or the conf's `reserved` list. It runs in
 // the plugin's process, saving the IPAM process start on every pod.
+//
+// Claims. An address is claimed by writing the owner to a temp file in the data directory
+// (0600, flushed), then hard-linking it to the address's name: link() fails with EEXIST if the
+// name is taken (by us or host-local, whose O_EXCL create is just as atomic), so the claim is
+// atomic and a claim file is never born empty. The temp file is then renamed to the address's
+// marker `.<address>.builtin`: marker and address file are two links of ONE file.
+//
+// Ownership, for GC. The store may be host-local's (kube-proxy's source VIP is reserved there by
+// hand with a made-up container ID), so an attachment-shaped owner proves nothing. GC removes an
+// address only if (a) its name is an IP address inside this conf's ranges, (b) it is marked ours:
+// the marker exists and is the same file (same dev and inode) as the address file, and (c) its
+// owner is not in the valid list. The marker keeps its inode alive, so if host-local releases the
+// address (its DEL removes files by owner) and hands it out again, the new file has another inode:
+// not ours, and the orphaned marker is removed instead. host-local reads our address files as
+// taken and releases them by owner as its own; it ignores the markers (not IP names; if it
+// removes them as holding the owner too, the address is just no longer provably ours).
+// An address file that is still empty (a host-local claim killed between create and write) or
+// a temp file of ours is reclaimed by GC, and by ADD when the range is full, once older than
+// CLAIM_GRACE_MS, never sooner (a claim may be in progress). Nothing whose name is not an IP
+// address (or one of our markers or temp files for one) is ever deleted.
+//
+// Modes: directories made 0700, files 0600, whatever the umask (Windows ignores modes; the state
+// folder is beside the binaries, writable by administrators only).
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors';
 import type { IpConfig100, Result100, Route100 } from '../cni/result/v100';
 import { type Cidr, formatIp, type Ip, lastAddress, networkAddress, parseCidr, parseIp, contains } from '../net/ip';
+import { createFileAtomic, createPrivate, mkdirPrivate, tempFileTarget } from '../sys/atomic';
 import { withLock } from '../sys/lock';
 import type { Ipam, ValidAttachment } from './types';
 
@@ -54,6 +78,25 @@ interface Range {
 }
 
 const LOCK_TIMEOUT_MS = 30_000;
+/** Ownerless claims and our temp files younger than this may be a claim in progress. */
+export const CLAIM_GRACE_MS = 60_000;
+const MARKER_SUFFIX = '.builtin';
+
+/** What the data directory holds, by address file name. */
+interface Store {
+  /** Owner text (trimmed) of every regular file whose name is an address. */
+  owners: Map<string, string>;
+  /** Address-named entries that are not regular files: they block their address. */
+  notFiles: Set<string>;
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isNoFree(err: unknown): boolean {
+  return err instanceof CniError && err.code === ErrorCode.IpamFailure;
+}
 /** Candidates tried in one allocation: bounds the work on huge IPv6 ranges. */
 const MAX_PROBES = 1 << 20;
 
@@ -89,6 +132,12 @@ export class BuiltinIpam implements Ipam {
   private readonly dir: string;
 
   constructor(private readonly conf: BuiltinIpamConf, private readonly ctx: BuiltinContext) {
+    if (typeof conf.dataDir === 'string') {
+      const absolute = ctx.platform === 'win32' ? path.win32.isAbsolute(conf.dataDir) : path.posix.isAbsolute(conf.dataDir);
+      if (!absolute) {
+        throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid network configuration: ipam.dataDir ${JSON.stringify(conf.dataDir)} must be an absolute path (a relative one would land in the runtime's working directory, C:\\Windows\\System32 under containerd)`);
+      }
+    }
     this.sets = parseRangeSets(conf);
     this.dir = path.join(conf.dataDir ?? ctx.defaultDataDir, ctx.network);
   }
@@ -103,11 +152,29 @@ export class BuiltinIpam implements Ipam {
   }
 
   private locked<T>(fn: () => T): Promise<T> {
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    try {
+      mkdirPrivate(this.dir);
+    } catch (err) {
+      throw new CniError(ErrorCode.IoFailure, `built-in IPAM: cannot create the data directory ${this.dir}: ${errText(err)}`);
+    }
     return withLock(path.join(this.dir, 'builtin.lock'), async () => fn(), { timeoutMs: LOCK_TIMEOUT_MS });
   }
 
-  /** Addresses in the set's subnets that are never handed out. */
+  /** The address a file name stands for (host-local's names: the address, `:` as `_` on Windows). */
+  private addressOf(name: string): Ip | undefined {
+    return parseIp(this.ctx.platform === 'win32' ? name.replace(/_/g, ':') : name);
+  }
+
+  /** Whether `ip` lies in one of the conf's ranges (start to end). */
+  private inRanges(ip: Ip): boolean {
+    return this.sets.some((set) => set.some((r) => r.subnet.ip.family === ip.family && ip.value >= r.start && ip.value <= r.end));
+  }
+
+  private markerOf(name: string): string {
+    return `.${name}${MARKER_SUFFIX}`;
+  }
+
+  /** Addresses the mode reserves in the set's subnets: never handed out. */
   private reservedIn(range: Range): Set<bigint> {
     const net = networkAddress(range.subnet).value;
     const out = new Set<bigint>([net, net + 1n, net + 2n]);
@@ -119,50 +186,67 @@ export class BuiltinIpam implements Ipam {
     return out;
   }
 
-  /** Owners by address text, read from the data directory. */
-  private allocations(): Map<string, string> {
-    const out = new Map<string, string>();
-    for (const f of fs.readdirSync(this.dir)) {
-      if (f === 'lock' || f === 'builtin.lock' || f.startsWith('last_reserved_ip') || f.startsWith('.') || f.includes('.lock')) continue;
+  /** The address files of the data directory (only names that are addresses are read). */
+  private scan(): Store {
+    const store: Store = { owners: new Map(), notFiles: new Set() };
+    for (const e of fs.readdirSync(this.dir, { withFileTypes: true })) {
+      if (!this.addressOf(e.name)) continue;
+      if (!e.isFile()) {
+        store.notFiles.add(e.name);
+        continue;
+      }
       try {
-        out.set(f, fs.readFileSync(path.join(this.dir, f), 'utf8').trim());
+        store.owners.set(e.name, fs.readFileSync(path.join(this.dir, e.name), 'utf8').trim());
       } catch {
         /* removed meanwhile */
       }
     }
-    return out;
+    return store;
+  }
+
+  private notAFile(name: string): CniError {
+    return new CniError(ErrorCode.IoFailure, `built-in IPAM: ${path.join(this.dir, name)} is not a regular file (a directory?) and blocks that address; remove it`);
   }
 
   add(): Promise<Result100> {
     return this.locked(() => {
-      const taken = this.allocations();
-      if ([...taken.values()].includes(this.owner())) {
+      const store = this.scan();
+      if ([...store.owners.values()].some((o) => this.ownedByUs(o))) {
         throw new CniError(ErrorCode.AttachmentExists, `${this.ctx.containerId}/${this.ctx.ifName} already has an address on network ${this.ctx.network}`, 'duplicate allocation is not allowed');
       }
-      const made: string[] = [];
       try {
-        const ips: IpConfig100[] = this.sets.map((set, i) => {
-          const { ip, range } = this.allocateIn(set, i, taken);
-          made.push(this.fileName(ip));
-          return range.gateway ? { address: `${formatIp(ip)}/${range.subnet.prefix}`, gateway: range.gateway } : { address: `${formatIp(ip)}/${range.subnet.prefix}` };
-        });
-        const result: Result100 = { cniVersion: '1.1.0', ips };
-        if (this.conf.routes?.length) result.routes = this.conf.routes.map((r) => ({ ...r }));
-        return result;
+        return this.allocate(store);
       } catch (err) {
-        // All sets or none: an address per family, or nothing held.
-        for (const f of made) fs.rmSync(path.join(this.dir, f), { force: true });
-        throw err;
+        // A full range: claims left ownerless by a killed process are reclaimed, then one more try.
+        if (!isNoFree(err) || this.sweep(undefined) === 0) throw err;
+        return this.allocate(this.scan());
       }
     });
   }
 
-  private allocateIn(set: Range[], index: number, taken: Map<string, string>): { ip: Ip; range: Range } {
+  private allocate(store: Store): Result100 {
+    const made: string[] = [];
+    try {
+      const ips: IpConfig100[] = this.sets.map((set, i) => {
+        const { ip, range } = this.allocateIn(set, i, store, made);
+        return range.gateway ? { address: `${formatIp(ip)}/${range.subnet.prefix}`, gateway: range.gateway } : { address: `${formatIp(ip)}/${range.subnet.prefix}` };
+      });
+      const result: Result100 = { cniVersion: '1.1.0', ips };
+      if (this.conf.routes?.length) result.routes = this.conf.routes.map((r) => ({ ...r }));
+      return result;
+    } catch (err) {
+      // All sets or none: an address per family, or nothing held.
+      for (const name of made) this.release(name);
+      throw err;
+    }
+  }
+
+  private allocateIn(set: Range[], index: number, store: Store, made: string[]): { ip: Ip; range: Range } {
     const family = set[0]!.subnet.ip.family;
     const requested = this.ctx.requested.map(parseIp).find((ip) => ip && set.some((r) => contains(r.subnet, ip)));
-    if (requested) return this.claimRequested(set, requested, taken);
+    if (requested) return this.claimRequested(set, requested, store, made);
     const lastFile = path.join(this.dir, `last_reserved_ip.${index}`);
-    const last = parseIp(readText(lastFile));
+    const last = parseIp(readLast(lastFile));
     const startAt = last && set.some((r) => contains(r.subnet, last)) ? last.value + 1n : set[0]!.start;
     let probes = 0;
     for (const { range, value } of candidates(set, startAt)) {
@@ -170,70 +254,133 @@ export class BuiltinIpam implements Ipam {
       if (this.reservedIn(range).has(value)) continue;
       const ip: Ip = { family, value };
       const name = this.fileName(ip);
-      if (taken.has(name)) continue;
-      this.claim(name);
-      fs.writeFileSync(lastFile, formatIp(ip));
+      if (store.notFiles.has(name)) throw this.notAFile(name);
+      if (store.owners.has(name)) continue;
+      if (!this.claim(name)) continue; // taken meanwhile (host-local does not take our lock)
+      made.push(name);
+      writeLast(lastFile, formatIp(ip));
       return { ip, range };
     }
     const bounds = set.map((r) => `${formatIp({ family, value: r.start })}-${formatIp({ family, value: r.end })}`).join(', ');
     throw new CniError(ErrorCode.IpamFailure, `no IP addresses available in range set ${bounds} of network ${this.ctx.network}`);
   }
 
-  private claimRequested(set: Range[], ip: Ip, taken: Map<string, string>): { ip: Ip; range: Range } {
+  private claimRequested(set: Range[], ip: Ip, store: Store, made: string[]): { ip: Ip; range: Range } {
     const range = set.find((r) => contains(r.subnet, ip) && ip.value >= r.start && ip.value <= r.end);
     const text = formatIp(ip);
     if (!range || this.reservedIn(range).has(ip.value)) throw new CniError(ErrorCode.AddressConflict, `requested IP address ${text} is reserved or outside the allocation range`);
     const name = this.fileName(ip);
-    if (taken.has(name)) throw new CniError(ErrorCode.AddressConflict, `requested IP address ${text} is not available: it is held by ${taken.get(name)!.split(/\r?\n/)[0]}`);
-    this.claim(name);
+    if (store.notFiles.has(name)) throw this.notAFile(name);
+    const holder = store.owners.get(name);
+    if (holder !== undefined || !this.claim(name)) {
+      throw new CniError(ErrorCode.AddressConflict, `requested IP address ${text} is not available: it is held by ${(holder ?? this.scan().owners.get(name) ?? 'another allocator').split(/\r?\n/)[0]}`);
+    }
+    made.push(name);
     return { ip, range };
   }
 
-  private claim(name: string): void {
-    fs.writeFileSync(path.join(this.dir, name), this.owner(), { flag: 'wx', mode: 0o600 });
+  /** Claims the address file `name` (see the header); false if it is taken. */
+  private claim(name: string): boolean {
+    const file = path.join(this.dir, name);
+    try {
+      return createFileAtomic(file, this.owner(), { keepTempAs: path.join(this.dir, this.markerOf(name)) });
+    } catch (err) {
+      throw new CniError(ErrorCode.IoFailure, `built-in IPAM: cannot claim ${file}: ${errText(err)}`);
+    }
+  }
+
+  /** Removes an address file of ours and its marker (address first: a marker alone proves nothing). */
+  private release(name: string): void {
+    fs.rmSync(path.join(this.dir, name), { force: true });
+    fs.rmSync(path.join(this.dir, this.markerOf(name)), { force: true });
   }
 
   del(): Promise<void> {
     return this.locked(() => {
-      for (const [file, owner] of this.allocations()) if (this.ownedByUs(owner)) fs.rmSync(path.join(this.dir, file), { force: true });
+      for (const [name, owner] of this.scan().owners) if (this.ownedByUs(owner)) this.release(name);
     });
   }
 
   async check(): Promise<void> {
-    if (!fs.existsSync(this.dir) || ![...this.allocations().values()].some((o) => this.ownedByUs(o))) {
+    if (!fs.existsSync(this.dir) || ![...this.scan().owners.values()].some((o) => this.ownedByUs(o))) {
       throw new CniError(ErrorCode.CheckFailed, `built-in IPAM: no address is held by ${this.ctx.containerId}/${this.ctx.ifName} on network ${this.ctx.network}`);
     }
   }
 
   gc(valid: ValidAttachment[]): Promise<void> {
     const keep = new Set(valid.map((v) => `${v.containerId}\r\n${v.ifName}`));
-    const keepIds = new Set(valid.map((v) => v.containerId));
     return this.locked(() => {
-      for (const [file, owner] of this.allocations()) {
-        // host-local's oldest format holds only the container ID.
-        const live = owner.includes('\n') ? keep.has(owner.replace(/\r?\n/, '\r\n')) : keepIds.has(owner);
-        if (!live && !this.isForeignReservation(owner)) fs.rmSync(path.join(this.dir, file), { force: true });
-      }
+      this.sweep(keep);
     });
   }
 
   /**
-   * Reservations made by hand with host-local for kube-proxy's source VIP hold an ID that is not a
-   * container's; GC only owns what looks like an attachment (`<id>\r\n<ifname>`).
+   * Removes what is provably ours and unused (see the header): with `keep`, our addresses whose
+   * owner is not in it and markers whose address is gone or not theirs; always, ownerless address
+   * files and our temp files older than CLAIM_GRACE_MS. Returns how many addresses were freed.
    */
-  private isForeignReservation(owner: string): boolean {
-    return !owner.includes('\n');
+  private sweep(keep: Set<string> | undefined): number {
+    const now = Date.now();
+    let freed = 0;
+    const entries = fs.readdirSync(this.dir, { withFileTypes: true });
+    const at = (name: string) => path.join(this.dir, name);
+    const stat = (name: string) => {
+      try {
+        return fs.lstatSync(at(name), { bigint: true });
+      } catch {
+        return undefined;
+      }
+    };
+    for (const e of entries) {
+      if (!e.isFile()) continue;
+      const ip = this.addressOf(e.name);
+      if (ip) {
+        if (!this.inRanges(ip)) continue;
+        const st = stat(e.name);
+        if (!st?.isFile()) continue;
+        const marker = stat(this.markerOf(e.name));
+        const ours = !!marker?.isFile() && marker.ino === st.ino && marker.dev === st.dev;
+        if (ours && keep) {
+          const owner = readOwner(at(e.name));
+          if (owner !== undefined && owner !== '' && !keep.has(owner.replace(/\r?\n/, '\r\n'))) {
+            this.release(e.name);
+            freed++;
+            continue;
+          }
+        }
+        if (st.size === 0n && now - Number(st.mtimeMs) > CLAIM_GRACE_MS) {
+          fs.rmSync(at(e.name), { force: true });
+          if (ours) fs.rmSync(at(this.markerOf(e.name)), { force: true });
+          freed++;
+        }
+        continue;
+      }
+      const markerOf = e.name.startsWith('.') && e.name.endsWith(MARKER_SUFFIX) ? e.name.slice(1, -MARKER_SUFFIX.length) : undefined;
+      if (markerOf !== undefined && keep && this.addressOf(markerOf)) {
+        const marker = stat(e.name);
+        const file = stat(markerOf);
+        if (marker?.isFile() && !(file?.isFile() && file.ino === marker.ino && file.dev === marker.dev)) fs.rmSync(at(e.name), { force: true });
+        continue;
+      }
+      const tempOf = tempFileTarget(e.name);
+      if (tempOf !== undefined && this.addressOf(tempOf)) {
+        const st = stat(e.name);
+        if (st?.isFile() && now - Number(st.mtimeMs) > CLAIM_GRACE_MS) fs.rmSync(at(e.name), { force: true });
+      }
+    }
+    return freed;
   }
 
   async status(): Promise<void> {
     if (!fs.existsSync(this.dir)) return;
-    const taken = this.allocations();
+    const store = this.scan();
+    const names = [...store.owners.keys(), ...store.notFiles];
     for (const [i, set] of this.sets.entries()) {
       const family = set[0]!.subnet.ip.family;
       const free = set.some((r) => {
         const reserved = [...this.reservedIn(r)].filter((v) => v >= r.start && v <= r.end).length;
-        const used = [...taken.keys()].filter((k) => {
-          const ip = parseIp(this.ctx.platform === 'win32' ? k.replace(/_/g, ':') : k);
+        const used = names.filter((k) => {
+          const ip = this.addressOf(k);
           return ip && ip.family === family && ip.value >= r.start && ip.value <= r.end;
         }).length;
         return r.end - r.start + 1n > BigInt(reserved + used);
@@ -264,10 +411,42 @@ function* candidates(set: Range[], startAt: bigint): Generator<{ range: Range; v
   for (let v = first.start; v < from; v++) yield { range: first, value: v };
 }
 
-function readText(file: string): string {
+/** The owner text of an address file, or undefined if it cannot be read. */
+function readOwner(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8').trim();
   } catch {
-    return '';
+    return undefined;
+  }
+}
+
+/** The last address handed out from a range set ('' if none); a non-file there is a typed error. */
+function readLast(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw new CniError(ErrorCode.IoFailure, `built-in IPAM: cannot read ${file}: ${errText(err)}`);
+  }
+}
+
+/** Records the last address handed out (host-local's format); a file we create is 0600. */
+function writeLast(file: string, text: string): void {
+  try {
+    let fd: number;
+    try {
+      fd = createPrivate(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // Possibly host-local's: rewritten in place, its mode left as it is.
+      fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
+    }
+    try {
+      fs.writeSync(fd, text);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    throw new CniError(ErrorCode.IoFailure, `built-in IPAM: cannot write ${file}: ${errText(err)}`);
   }
 }

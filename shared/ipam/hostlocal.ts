@@ -2,11 +2,14 @@
 // default), so the first pod of a node gets .2, the host's bridge endpoint, and fails
 // (kubernetes#74766; flannel passes host-local nothing but the subnet). Before delegating, we
 // hold the pods' gateway in host-local's own store, the way node scripts reserve kube-proxy's
-// source VIP: a file named by the address, whose owner no DEL or GC ever matches.
+// source VIP: a file named by the address, whose owner no DEL or GC ever matches. The file is
+// created atomically and never empty (temp file, flushed, then linked to the address's name:
+// shared/sys/atomic.ts createFileAtomic), 0600, in a directory made 0700 if we make it.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IpamConf } from '../config/types';
+import { createFileAtomic, mkdirPrivate } from '../sys/atomic';
 
 /** host-local's default store; on Windows a root-relative path on the current drive. */
 function dataDir(ipam: IpamConf, platform: NodeJS.Platform): string {
@@ -37,9 +40,8 @@ export function reserveInHostLocal(ipam: IpamConf, network: string, addresses: s
     const file = path.join(dir, platform === 'win32' ? address.replace(/:/g, '_') : address);
     if (fs.existsSync(file)) continue;
     try {
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(file, GATEWAY_OWNER, { flag: 'wx' });
-      made.push(address);
+      mkdirPrivate(dir);
+      if (createFileAtomic(file, GATEWAY_OWNER)) made.push(address);
     } catch {
       /* taken meanwhile by host-local itself, or not writable: the gateway check after IPAM catches it */
     }

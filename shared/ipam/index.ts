@@ -1,5 +1,5 @@
 // The pod's IPAM: the built-in allocator when the conf asks for it, else the plugin named by
-// ipam.type on CNI_PATH (host-local on most nodes), else none.
+// ipam.type on CNI_PATH (host-local on most nodes), else none (HNS assigns the address).
 
 import type { CniRequest } from '../cni/skel';
 import type { NetConf } from '../config/types';
@@ -17,7 +17,8 @@ export interface IpamOptions {
 }
 
 export function openIpam(req: CniRequest, conf: NetConf, opts: IpamOptions): Ipam | undefined {
-  if (!conf.ipam) return undefined;
+  // No type (or no ipam): HNS assigns the address when the endpoint is created.
+  if (conf.ipam?.type === undefined) return undefined;
   if (conf.ipam.type !== 'builtin') return new DelegatedIpam(conf.ipam.type, req);
   const requested = [req.cniArgs.values.get('IP'), ...asStrings(conf.runtimeConfig?.ips)].filter((s): s is string => !!s).map((s) => s.split('/')[0]!);
   return new BuiltinIpam(conf.ipam as unknown as BuiltinIpamConf, {

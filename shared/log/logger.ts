@@ -2,9 +2,24 @@
 // never fail or slow down a pod: every error here is swallowed, and nothing goes to stdout.
 // What we log is chosen field by field; the stdin document is never logged (it can carry secrets
 // in pod annotations and args).
+//
+// Only a log file the plugin owns is written. The conf's logFile can name any absolute path, so:
+//   - a new file is created whole: its first line goes to a temp file (0600) that is then linked
+//     to the name (EEXIST: someone else created it first), so our log files are never empty;
+//   - an existing file is appended to only if it is recognisably ours: a regular file (never a
+//     symlink: O_NOFOLLOW on POSIX, lstat first on Windows, which has no O_NOFOLLOW), owned by
+//     our user (POSIX), whose first line is one of our JSON lines ({"time":"<ISO>",...,"step":..});
+//   - anything else is refused with a warning on stderr, and lines go to the default log file
+//     (same rules; if that is refused too, nothing is logged). A refusal never fails the verb.
+// Rotation renames only files that are ours, and never renames over (or moves) a rotated slot
+// `<file>.<n>` holding something that is not one of our logs.
+// Directories made for the log are 0700 and the file 0600 whatever the umask. Windows ignores
+// modes; a new file's ACL is set to Administrators and SYSTEM (once per file, at creation).
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { createPrivate, mkdirPrivate, tempFileName } from '../sys/atomic';
+import { defaultLogFile } from '../sys/paths';
 
 export interface LogOptions {
   file: string;
@@ -13,24 +28,38 @@ export interface LogOptions {
   /** Rotated files kept: <file>.1 ... <file>.<keep>. */
   keep?: number;
   platform?: NodeJS.Platform;
+  /** Where lines go when `file` is refused; default: the default log file (shared/sys/paths.ts). */
+  fallback?: string;
+  /** Told why a file is refused; default: stderr. */
+  warn?: (message: string) => void;
 }
 
 export type LogFields = Record<string, unknown>;
 
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 const DEFAULT_KEEP = 5;
+/** How much of an existing file is read to recognise it as ours. */
+const HEAD_BYTES = 4096;
+const OUR_LINE_START = /^\{"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z",/;
+const POSIX = process.platform !== 'win32';
+const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
+
+/** Why a file was not used; anything else thrown is an I/O failure. */
+class Refused extends Error {}
+
+type Kind = 'absent' | 'ours' | 'foreign';
 
 export class Logger {
   private fd: number | undefined;
   /** Set when logging is off or the file could not be written: later lines are dropped. */
   private failed: boolean;
   private readonly started = performance.now();
-  private readonly opts: Required<LogOptions>;
+  private readonly opts: Required<Omit<LogOptions, 'fallback'>> & { fallback?: string };
 
   /** `opts` null: a logger that drops everything (VERSION, unit tests). */
   constructor(opts: LogOptions | null, private readonly base: LogFields = {}) {
     this.failed = opts === null;
-    this.opts = { file: '', maxBytes: DEFAULT_MAX_BYTES, keep: DEFAULT_KEEP, platform: process.platform, ...opts };
+    this.opts = { file: '', maxBytes: DEFAULT_MAX_BYTES, keep: DEFAULT_KEEP, platform: process.platform, warn: warnOnStderr, ...opts };
   }
 
   /** Adds fields to every later line (the network name once the conf is read, ...). */
@@ -89,7 +118,11 @@ export class Logger {
     if (this.failed) return;
     try {
       const line = JSON.stringify({ time: new Date().toISOString(), ...this.base, ...fields }) + '\n';
-      if (this.fd === undefined) this.fd = this.open();
+      if (this.fd === undefined) {
+        const opened = this.open(line);
+        this.fd = opened.fd;
+        if (opened.wrote) return;
+      }
       fs.writeSync(this.fd, line);
     } catch {
       // An unwritable log must not break pods; stop trying for this invocation.
@@ -97,47 +130,178 @@ export class Logger {
     }
   }
 
-  private open(): number {
+  /** The configured file if it is ours (or new), else the default one; `wrote`: `line` is in it. */
+  private open(line: string): { fd: number; wrote: boolean } {
     const file = this.opts.file;
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
-    this.rotateIfLarge(file);
-    let created = false;
-    let fd: number;
     try {
-      fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
-      created = true;
+      return this.openOwned(file, line);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      fd = fs.openSync(file, 'a', 0o600);
+      if (!(err instanceof Refused)) throw err;
+      const fallback = this.opts.fallback ?? defaultLogFile(process.env, this.opts.platform);
+      const same = path.resolve(fallback) === path.resolve(file);
+      this.opts.warn(`not writing the log to ${file}: ${err.message}; ${same ? 'logging is off for this invocation' : `writing to ${fallback} instead`}`);
+      if (same) throw err;
+      try {
+        return this.openOwned(fallback, line);
+      } catch (again) {
+        if (again instanceof Refused) this.opts.warn(`not writing the log to ${fallback} either: ${again.message}`);
+        throw again;
+      }
     }
-    if (created) restrictToAdministrators(file, this.opts.platform);
-    return fd;
   }
 
-  private rotateIfLarge(file: string): void {
-    let size: number;
-    try {
-      size = fs.statSync(file).size;
-    } catch {
+  private openOwned(file: string, line: string): { fd: number; wrote: boolean } {
+    mkdirPrivate(path.dirname(file));
+    // A few rounds: another process may create, rotate or remove the file between two steps.
+    let rotated = false;
+    for (let round = 0; round < 4; round++) {
+      const existing = openIfOurs(file, this.base);
+      if (existing === undefined) {
+        const fd = createWith(file, line);
+        if (fd === undefined) continue; // created by another process meanwhile
+        restrictToAdministrators(file, this.opts.platform);
+        return { fd, wrote: true };
+      }
+      if (existing.size < this.opts.maxBytes || rotated) return { fd: existing.fd, wrote: false };
+      fs.closeSync(existing.fd);
+      this.rotate(file);
+      rotated = true;
+    }
+    throw new Error(`${file} keeps changing`);
+  }
+
+  /**
+   * `file` (ours, full) becomes `<file>.1`, older ones shift, at most `keep` are kept. Only the
+   * process whose rename of `file` succeeds rotates; the others see it gone and move on.
+   */
+  private rotate(file: string): void {
+    const kind = (n: number) => classify(`${file}.${n}`, this.base);
+    if (kind(1) === 'foreign') {
+      this.opts.warn(`not rotating ${file}: ${file}.1 is not one of our logs`);
       return;
     }
-    if (size < this.opts.maxBytes) return;
-    // Only the process whose rename succeeds rotates; the others see the file gone and move on.
-    const claimed = `${file}.rotating.${process.pid}`;
+    const claimed = tempFileName(`${file}.rotating`);
     try {
       fs.renameSync(file, claimed);
     } catch {
       return;
     }
     for (let i = this.opts.keep - 1; i >= 1; i--) {
+      // Never move a slot that is not ours, nor rename over one.
+      if (kind(i) !== 'ours' || kind(i + 1) === 'foreign') continue;
       try {
         fs.renameSync(`${file}.${i}`, `${file}.${i + 1}`);
       } catch {
-        /* not there yet */
+        /* moved meanwhile */
       }
     }
-    fs.renameSync(claimed, `${file}.1`);
+    try {
+      if (kind(1) === 'foreign') throw new Error('taken');
+      fs.renameSync(claimed, `${file}.1`);
+    } catch {
+      // Put it back if nobody made a new file meanwhile; else it stays, ours, under its temp name.
+      try {
+        fs.linkSync(claimed, file);
+        fs.rmSync(claimed, { force: true });
+      } catch {
+        /* left as is */
+      }
+    }
   }
+}
+
+function warnOnStderr(message: string): void {
+  try {
+    fs.writeSync(2, `cni-plugins: ${message}\n`);
+  } catch {
+    /* nowhere to say it */
+  }
+}
+
+/**
+ * Opens `file` for appending if it is one of our logs: its descriptor and size. Undefined if it
+ * does not exist; Refused if it is not ours.
+ */
+function openIfOurs(file: string, base: LogFields): { fd: number; size: number } | undefined {
+  if (!POSIX) {
+    // No O_NOFOLLOW on Windows: refuse links (and junctions) before opening.
+    try {
+      if (!fs.lstatSync(file).isFile()) throw new Refused('it is not a regular file (a link or a directory)');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_APPEND | O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw new Refused('it is a symbolic link');
+    if (code === 'EISDIR') throw new Refused('it is a directory');
+    throw err;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    const why = notOurs(fd, st, base);
+    if (why) throw new Refused(why);
+    return { fd, size: st.size };
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+}
+
+/** Why the open file is not one of our logs, or undefined if it is. */
+function notOurs(fd: number, st: fs.Stats, base: LogFields): string | undefined {
+  if (!st.isFile()) return 'it is not a regular file';
+  if (POSIX && typeof process.geteuid === 'function' && st.uid !== process.geteuid()) return `it belongs to user ${st.uid}`;
+  const buf = Buffer.alloc(HEAD_BYTES);
+  const head = buf.toString('utf8', 0, fs.readSync(fd, buf, 0, HEAD_BYTES, 0));
+  if (!OUR_LINE_START.test(head)) return 'it is not one of our logs (its first line is not ours)';
+  const nl = head.indexOf('\n');
+  if (nl < 0) return undefined; // a first line longer than we read: its start is ours
+  try {
+    const first = JSON.parse(head.slice(0, nl)) as Record<string, unknown>;
+    if (typeof first.step !== 'string') return 'it is not one of our logs (its first line is not ours)';
+    if (typeof base.plugin === 'string' && typeof first.plugin !== 'string') return 'it is not one of our logs (no plugin field)';
+  } catch {
+    return 'it is not one of our logs (its first line is not ours)';
+  }
+  return undefined;
+}
+
+/** What is at a rotated slot: nothing, one of our logs, or anything else. */
+function classify(file: string, base: LogFields): Kind {
+  try {
+    const opened = openIfOurs(file, base);
+    if (!opened) return 'absent';
+    fs.closeSync(opened.fd);
+    return 'ours';
+  } catch {
+    return 'foreign';
+  }
+}
+
+/**
+ * Creates `file` holding `line`, never empty: written to a temp file (0600) linked to the name.
+ * Its descriptor (open for appending), or undefined if someone else created the file first.
+ */
+function createWith(file: string, line: string): number | undefined {
+  const tmp = tempFileName(file);
+  const fd = createPrivate(tmp, fs.constants.O_APPEND | O_NOFOLLOW);
+  try {
+    fs.writeSync(fd, line);
+    fs.linkSync(tmp, file);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw err;
+  }
+  fs.rmSync(tmp, { force: true });
+  return fd;
 }
 
 /**

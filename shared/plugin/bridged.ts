@@ -4,23 +4,28 @@
 
 import type { NetConf } from '../config/types';
 import { type Cidr, formatIp, nthAddress } from '../net/ip';
+import { gatewayOverrides } from './conf';
 import type { Mode, ModeInput } from './mode';
 
-export function bridgeGateway(addr: Cidr, conf: NetConf): string {
-  const override = addr.ip.family === 4 ? conf.gateway : conf.gateway6;
-  return override ?? formatIp(nthAddress(addr, 2n));
+/** `.2` of the pod's subnet (sdnbridge's optionalFlags.forceBridgeGateway says the same). */
+export function bridgeGateway(addr: Cidr): string {
+  return formatIp(nthAddress(addr, 2n));
 }
 
-type BridgedMode<C extends NetConf> = Pick<Mode<C>, 'plugin' | 'validate' | 'ownKeys'> & { natExceptions?: (input: ModeInput<C>) => string[] };
+type BridgedMode<C extends NetConf> = Pick<Mode<C>, 'plugin' | 'validate'> & Partial<Pick<Mode<C>, 'natExceptions' | 'routesPodIps'>>;
 
 export function bridgedMode<C extends NetConf>(m: BridgedMode<C>): Mode<C> {
   return {
-    networkTypes: ['L2Bridge'],
+    // L2Tunnel too, as upstream win-bridge: the same bridged endpoint on a network whose
+    // traffic the host forwards to its own router (windows-anchors.md §2.2).
+    networkTypes: ['L2Bridge', 'L2Tunnel'],
     ipv6: true,
     bridged: true,
-    gateway: (addr, input) => bridgeGateway(addr, input.conf),
-    reservedGateways: (conf) => [conf.gateway, conf.gateway6].filter((g): g is string => !!g),
+    gateway: (addr) => bridgeGateway(addr),
+    reservedGateways: (conf) => gatewayOverrides(conf),
     natExceptions: () => [],
+    routesPodIps: false,
+    appliesPortMappings: () => true,
     mtu: (conf) => conf.mtu,
     ...m,
   };

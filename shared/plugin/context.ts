@@ -16,9 +16,14 @@ export async function openContext(req: CniRequest, conf: NetConf): Promise<Invoc
   const api = await req.log.step('open-backend', () => openBackend(req.env, req.platform), (a) => ({ backend: a.backend }));
   const client = new HnsClient(api, {
     callTimeoutMs: conf.hnsTimeoutSeconds ? conf.hnsTimeoutSeconds * 1000 : DEFAULT_CALL_TIMEOUT_MS,
+    reuseHandles: true,
     onCall: (call, ms, error) => {
       if (error) req.log.event('hns-call', { call, ms: Math.round(ms * 100) / 100, error: error.message }, 'error');
     },
   });
-  return { client, stateDir: stateDir(req.env, req.platform), log: req.log, close: () => api.dispose() };
+  const close = async () => {
+    await client.close();
+    await api.dispose();
+  };
+  return { client, stateDir: stateDir(req.env, req.platform), log: req.log, close };
 }

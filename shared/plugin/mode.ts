@@ -20,11 +20,9 @@ export interface Mode<C extends NetConf = NetConf> {
   networkTypes: readonly NetworkMode[];
   /** The precompiled schema of the mode's conf. */
   validate: Validator;
-  /** Top-level keys the mode reads beyond the common ones (so they are not logged as unknown). */
-  ownKeys: readonly string[];
   /** Whether pods may have IPv6 addresses. */
   ipv6: boolean;
-  /** The pod's default gateway for one of its addresses. */
+  /** The pod's default gateway for one of its addresses, when the conf sets none (shared/plugin/conf.ts). */
   gateway(addr: Cidr, input: ModeInput<C>): string;
   /** Gateways the built-in allocator must not hand out, for a subnet of the network. */
   reservedGateways(conf: C, net: HostComputeNetwork | undefined): string[];
@@ -32,6 +30,10 @@ export interface Mode<C extends NetConf = NetConf> {
   natExceptions(input: ModeInput<C>): string[];
   /** L2Bridge: route the node IP through the host, and map host ports with LocalRoutedVip. */
   bridged: boolean;
+  /** Pod IPs cross the node's uplink unchanged (host-gw, upstream L3): the pod network must not be SNATed. */
+  routesPodIps: boolean;
+  /** Whether runtimeConfig.portMappings become PortMapping policies. */
+  appliesPortMappings(conf: C): boolean;
   /** Overlay: the node's provider address for the endpoint (undefined: none). */
   providerAddress?(input: ModeInput<C>): string;
   /** Overlay: a MAC derived from the pod's IPv4 address. */

@@ -6,37 +6,38 @@ import { parseResult } from '../cni/result/convert';
 import type { Result100 } from '../cni/result/v100';
 import type { CniRequest } from '../cni/skel';
 import { writeStderr } from '../cni/stdio';
-import { checkConf, unknownKeys } from '../config/load';
+import { checkConf } from '../config/load';
 import type { NetConf } from '../config/types';
 import { openIpam, type Ipam, type ValidAttachment } from '../ipam/index';
 import { hostLocalSubnets, reserveInHostLocal } from '../ipam/hostlocal';
-import { type Cidr, parseCidr } from '../net/ip';
+import { type Cidr, contains, formatCidr, parseCidr } from '../net/ip';
 import { errorText } from '../log/logger';
 import {
-  addPodEndpoint, assertNotAttached, checkPodEndpoint, collectGarbage, deletePodEndpoint, findNetwork, namespaceGuid, networkStatus,
+  addPodEndpoint, assertNotAttached, checkPodEndpoint, collectGarbage, deletePodEndpoint, findNetwork, findPodEndpoint, namespaceGuid, networkStatus,
   type PodRef, sameGuid, withPodLock,
 } from '../pod/index';
 import { portMappingPolicies } from '../policy/port-mapping';
 import { rawEndpointPolicies } from '../policy/raw';
 import { stateDir } from '../sys/paths';
-import netconfSchema from '../config/netconf.schema.json';
 import type { HostComputeNetwork } from '../hns/model/network';
 import { openContext, type InvocationContext } from './context';
-import { planEndpoint } from './endpoint';
+import { assignedAddresses, type EndpointPlan, networkSubnets, planEndpoint } from './endpoint';
 import type { Mode } from './mode';
 import { buildResult } from './result';
 import path from 'node:path';
 
-const COMMON_KEYS = new Set(Object.keys(netconfSchema.properties));
-
 /** The conf, checked against the mode's schema; nothing has changed yet when this throws. */
 function loadConf<C extends NetConf>(req: CniRequest, mode: Mode<C>): C {
   const conf = req.log.stepSync('check-conf', () => checkConf<C>(req.conf, mode.validate, mode.plugin));
-  const unknown = unknownKeys(req.conf, new Set([...COMMON_KEYS, ...mode.ownKeys]));
-  if (unknown.length) req.log.event('unknown-keys', { keys: unknown, note: 'ignored; check their spelling' }, 'warning');
   const skipped = rawEndpointPolicies(conf).skipped;
-  if (skipped.length) req.log.event('policies-skipped', { entries: skipped, note: 'only EndpointPolicy entries apply to pod endpoints' }, 'warning');
+  if (skipped.length) warn(req, 'policies-skipped', `policies not applied to pod endpoints (a network policy belongs to the network, which the node setup creates): ${skipped.join(', ')}`);
   return conf;
+}
+
+/** One warning: a line on stderr (the runtime logs it) and in our log. */
+function warn(req: CniRequest, event: string, text: string): void {
+  writeStderr(`warning: ${text}\n`);
+  req.log.event(event, { warning: text }, 'warning');
 }
 
 function podRef(req: CniRequest, conf: NetConf): PodRef {
@@ -66,21 +67,23 @@ export async function addAttachment<C extends NetConf>(req: CniRequest, mode: Mo
   portMappingPolicies(conf.runtimeConfig?.portMappings, { localRoutedVip: mode.bridged, ipv6: mode.ipv6 });
   return withContext(req, conf, (ctx) => withPodLock(ctx, ref.containerId, async () => {
     const net = await findNetwork(ctx, conf.name, mode.networkTypes);
+    // Before the IPAM: a second ADD must fail without its rollback freeing the first one's address.
     await req.log.step('check-existing', () => assertNotAttached(ctx, ref));
     const ipam = ipamFor(req, conf, mode, net);
     if (conf.ipam?.type === 'host-local' && mode.bridged) reserveGateways(req, conf, mode, net);
     const allocated = ipam ? await req.log.step('ipam-add', () => ipam.add(), (r) => ({ ipam: ipam.kind, ips: r.ips?.map((i) => i.address) })) : undefined;
     try {
-      if (!allocated) throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid network configuration: key "ipam" is required', `${mode.plugin} needs an IPAM (an IPAM plugin such as host-local, or "type": "builtin") to give pods addresses`);
       const plan = await req.log.step('plan-endpoint', () => planEndpoint({
         mode, conf, net,
-        addresses: (allocated.ips ?? []).map((i) => i.address),
-        ipamRoutes: allocated.routes,
+        addresses: allocated ? (allocated.ips ?? []).map((i) => i.address) : undefined,
+        ipamRoutes: allocated?.routes,
         features: () => ctx.client.features(),
-      }), (p) => ({ policies: p.policies.map((x) => x.Type) }));
-      const { endpoint } = await addPodEndpoint(ctx, ref, net, plan.request);
-      const result = buildResult(req, endpoint, plan);
-      if (allocated.dns && !result.dns) result.dns = allocated.dns;
+      }), (p) => ({ policies: p.policies.map((x) => x.Type), hnsAssigned: p.hnsAssigned }));
+      for (const w of plan.warnings) warn(req, 'plan-warning', w);
+      warnIfClusterSnated(req, mode, conf, net, plan);
+      const { endpoint } = await addPodEndpoint(ctx, ref, net, plan.request, { policiesAfterCreate: plan.policiesAfterCreate });
+      const result = buildResult(req, endpoint, { ...plan, addresses: assignedAddresses(plan, endpoint) });
+      if (allocated?.dns && !result.dns) result.dns = allocated.dns;
       return result;
     } catch (err) {
       if (ipam && allocated) await releaseAfterFailedAdd(req, ipam);
@@ -96,6 +99,22 @@ function reserveGateways<C extends NetConf>(req: CniRequest, conf: C, mode: Mode
   if (made.length) req.log.event('host-local-gateway-reserved', { addresses: made, note: 'held in host-local\'s store so no pod gets the gateway' });
 }
 
+/**
+ * host-gateway and l3-upstream carry pod IPs between nodes, so pod-to-pod traffic must not be
+ * SNATed. clusterCIDR says so directly; a conf without it (flannel's) says so with its own
+ * OutBoundNAT exceptions or ipMasqNetwork. If nothing exempts even this node's pod subnet, the
+ * pod still starts, and the operator is told what will be SNATed.
+ */
+function warnIfClusterSnated<C extends NetConf>(req: CniRequest, mode: Mode<C>, conf: C, net: HostComputeNetwork, plan: EndpointPlan): void {
+  if (!mode.routesPodIps || conf.clusterCIDR !== undefined) return;
+  const nat = plan.policies.filter((p) => p.Type === 'OutBoundNAT' && !(p.Settings as { Destinations?: unknown } | undefined)?.Destinations);
+  if (nat.length === 0) return; // nothing is SNATed at all
+  const exceptions = nat.flatMap((p) => (p.Settings as { Exceptions?: string[] } | undefined)?.Exceptions ?? []).map(parseCidr).filter((c): c is Cidr => !!c);
+  const uncovered = networkSubnets(net).filter((s) => !exceptions.some((e) => e.prefix <= s.prefix && contains(e, s.ip)));
+  if (uncovered.length === 0) return;
+  warn(req, 'cluster-snated', `${mode.plugin}: traffic from pods to pods on other nodes will be SNATed to the node's address: no OutBoundNAT exception covers the pod network ${uncovered.map(formatCidr).join(', ')} (exceptions: ${exceptions.map(formatCidr).join(', ') || 'none'}); set "clusterCIDR"`);
+}
+
 async function releaseAfterFailedAdd(req: CniRequest, ipam: Ipam): Promise<void> {
   try {
     await req.log.step('rollback-ipam-del', () => ipam.del());
@@ -107,8 +126,12 @@ async function releaseAfterFailedAdd(req: CniRequest, ipam: Ipam): Promise<void>
 
 // --- DEL ------------------------------------------------------------------------------------
 
+/**
+ * DEL cleans up by identity (container ID, network name, interface), whatever else the conf
+ * says: a conf that changed since ADD, or no longer validates, must not make a pod undeletable.
+ */
 export async function deleteAttachment<C extends NetConf>(req: CniRequest, mode: Mode<C>): Promise<void> {
-  const conf = loadConf(req, mode);
+  const conf = confForDel(req, mode);
   warnOnBadPrevResult(req);
   const ref = podRef(req, conf);
   const failures: CniError[] = [];
@@ -119,17 +142,25 @@ export async function deleteAttachment<C extends NetConf>(req: CniRequest, mode:
     } catch (err) {
       failures.push(asCni(err));
     }
-    const ipam = ipamFor(req, conf, mode);
-    if (ipam) {
-      try {
-        await req.log.step('ipam-del', () => ipam.del(), { ipam: ipam.kind });
-      } catch (err) {
-        failures.push(asCni(err));
-      }
+    try {
+      const ipam = ipamFor(req, conf, mode);
+      if (ipam) await req.log.step('ipam-del', () => ipam.del(), { ipam: ipam.kind });
+    } catch (err) {
+      failures.push(asCni(err));
     }
   }).catch((err) => { failures.push(asCni(err)); }));
   if (failures.length === 1) throw failures[0];
   if (failures.length > 1) throw new CniError(failures[0]!.code, failures.map((f) => f.message).join('; '));
+}
+
+/** The conf for DEL: checked if it can be, else as given (its name identifies the pod's endpoint). */
+function confForDel<C extends NetConf>(req: CniRequest, mode: Mode<C>): C {
+  try {
+    return loadConf(req, mode);
+  } catch (err) {
+    warn(req, 'del-conf-invalid', `the network configuration does not validate (${errorText(err)}); deleting the pod's endpoint and address by its identity anyway`);
+    return req.conf as unknown as C;
+  }
 }
 
 /** DEL cleans up by identity, so a malformed prevResult is only worth a warning (spec J06). */
@@ -138,8 +169,7 @@ function warnOnBadPrevResult(req: CniRequest): void {
   try {
     parseResult(req.conf.prevResult, { requestVersion: req.version, sameFamily: true, what: 'prevResult' });
   } catch (err) {
-    writeStderr(`warning: ignoring prevResult: ${errorText(err)}\n`);
-    req.log.event('prev-result-ignored', { error: errorText(err) }, 'warning');
+    warn(req, 'prev-result-ignored', `ignoring prevResult: ${errorText(err)}`);
   }
 }
 
@@ -159,14 +189,15 @@ export async function checkAttachment<C extends NetConf>(req: CniRequest, mode: 
   const nsId = namespaceGuid(ref.netns);
   const addresses = ourAddresses(prev, ref.ifName, nsId);
   await withContext(req, conf, async (ctx) => {
-    const net = await findNetwork(ctx, conf.name, mode.networkTypes);
-    const plan = await planEndpoint({ mode, conf, net, addresses: addresses.map((a) => a.address), features: () => ctx.client.features(), skipFeatureGates: true });
-    await req.log.step('check-endpoint', () => checkPodEndpoint(ctx, ref, net, {
+    // The endpoint first, then its network by ID: two round trips fewer than looking the network up by name.
+    const { endpoint, network } = await req.log.step('find-endpoint', () => findPodEndpoint(ctx, ref, mode.networkTypes));
+    const plan = await planEndpoint({ mode, conf, net: network, addresses: addresses.map((a) => a.address), features: () => ctx.client.features(), skipFeatureGates: true });
+    await req.log.step('check-endpoint', async () => checkPodEndpoint(endpoint, ref, network, {
       addresses: plan.addresses.map((a) => a.text),
       gateways: addresses.map((a) => a.gateway).filter((g): g is string => !!g),
       policies: plan.policies,
     }));
-    const ipam = ipamFor(req, conf, mode, net);
+    const ipam = ipamFor(req, conf, mode, network);
     if (ipam) await req.log.step('ipam-check', () => ipam.check(), { ipam: ipam.kind });
   });
 }
@@ -205,8 +236,7 @@ export async function collectStale<C extends NetConf>(req: CniRequest, mode: Mod
   const valid = validAttachments(req.conf);
   if (!valid) {
     // Without the list we cannot tell a buggy caller from "nothing is valid": remove nothing.
-    writeStderr('warning: GC request without cni.dev/valid-attachments; nothing removed\n');
-    req.log.event('gc-skipped', { reason: 'no valid-attachments list' }, 'warning');
+    warn(req, 'gc-skipped', 'GC request without cni.dev/valid-attachments; nothing removed');
     return;
   }
   const failures: CniError[] = [];

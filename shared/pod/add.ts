@@ -7,6 +7,7 @@ import { SCHEMA_V2 } from '../hns/model/common';
 import { EndpointFlags, type HostComputeEndpoint } from '../hns/model/endpoint';
 import { hr } from '../hns/hresult';
 import type { HostComputeNetwork, NetworkMode } from '../hns/model/network';
+import type { EndpointPolicy } from '../hns/model/policy';
 import { NETWORK_MODES } from '../hns/model/network';
 import { enumName } from '../hns/model/common';
 import { hnsFailure, type PodContext } from './context';
@@ -45,7 +46,7 @@ export async function assertNotAttached(ctx: PodContext, ref: PodRef): Promise<v
   const existing = await ctx.client.listEndpoints({ Name: name }).catch((err) => {
     throw hnsFailure(`looking up endpoint ${name}`, err);
   });
-  const record = readRecord(ctx.stateDir, ref.network, ref.containerId);
+  const record = readRecord(ctx.stateDir, ref.network, ref.containerId, ctx.log);
   if (existing.length === 0 && !record) return;
   const owner = record ? `interface ${record.ifName}` : 'an earlier ADD';
   const detail = record && record.ifName !== ref.ifName
@@ -59,9 +60,21 @@ export interface AddedEndpoint {
   network: HostComputeNetwork;
 }
 
-export async function addPodEndpoint(ctx: PodContext, ref: PodRef, net: HostComputeNetwork, request: EndpointRequest): Promise<AddedEndpoint> {
+export interface AddOptions {
+  /**
+   * Policies that can only be written once the service has picked the address (loopback DSR of
+   * an HNS-assigned address): added to the new endpoint before it joins the namespace.
+   */
+  policiesAfterCreate?: (created: HostComputeEndpoint) => EndpointPolicy[];
+}
+
+/**
+ * Creates the pod's endpoint and adds it to the pod's namespace. The caller holds the pod lock
+ * and has checked that the pod has no attachment yet (assertNotAttached): checking twice would
+ * cost a round trip to the service on every pod start.
+ */
+export async function addPodEndpoint(ctx: PodContext, ref: PodRef, net: HostComputeNetwork, request: EndpointRequest, opts: AddOptions = {}): Promise<AddedEndpoint> {
   const nsId = namespaceGuid(ref.netns);
-  await assertNotAttached(ctx, ref);
   const name = endpointName(ref.containerId, ref.network);
   writeRecord(ctx.stateDir, { containerId: ref.containerId, ifName: ref.ifName, netns: nsId, network: ref.network, created: Date.now() });
   const undo: { step: string; run: () => Promise<void> }[] = [{ step: 'remove-record', run: async () => removeRecord(ctx.stateDir, ref.network, ref.containerId) }];
@@ -71,20 +84,38 @@ export async function addPodEndpoint(ctx: PodContext, ref: PodRef, net: HostComp
     // query that times out after the create went through) must still be undone. The endpoint is
     // found again by name: none had it before (checked under the pod lock), so all are ours.
     undo.unshift({ step: 'delete-endpoint', run: () => deleteEndpointsNamed(ctx, name) });
-    const created = await ctx.log.step('create-endpoint', () => createReclaiming(ctx, net, doc), (e) => ({ endpointId: e.ID, ips: e.IpConfigurations?.map((c) => c.IpAddress) }))
+    let endpoint = await ctx.log.step('create-endpoint', () => createReclaiming(ctx, net, doc), (e) => ({ endpointId: e.ID, ips: e.IpConfigurations?.map((c) => c.IpAddress) }))
       .catch((err) => { throw err instanceof CniError ? err : createFailure(err, name); });
-    const id = created.ID!;
+    const id = endpoint.ID!;
+    checkCreated(endpoint, request);
+    const later = opts.policiesAfterCreate?.(endpoint) ?? [];
+    if (later.length) {
+      await ctx.log.step('add-policies', () => ctx.client.modifyEndpoint(id, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: later } }), { policies: later.map((p) => p.Type) })
+        .catch((err) => { throw hnsFailure(`adding policies to endpoint ${id}`, err); });
+      endpoint = { ...endpoint, Policies: [...(endpoint.Policies ?? []), ...later] as HostComputeEndpoint['Policies'] };
+    }
     undo.unshift({ step: 'detach-namespace', run: () => ctx.client.removeNamespaceEndpoint(nsId, id) });
+    // The service answers the modify with success only once the endpoint is in the namespace;
+    // hcsshim's AddNamespaceEndpoint reads nothing back either.
     await ctx.log.step('attach-namespace', () => ctx.client.addNamespaceEndpoint(nsId, id), { namespace: nsId })
       .catch((err) => { throw attachFailure(err, nsId); });
-    const endpoint = await ctx.log.step('verify', () => verifyAttached(ctx, id, nsId, request))
-      .catch((err) => { throw err instanceof CniError ? err : hnsFailure(`reading back endpoint ${id}`, err); });
     writeRecord(ctx.stateDir, { containerId: ref.containerId, ifName: ref.ifName, netns: nsId, network: ref.network, endpointId: id, created: Date.now() });
-    return { endpoint, network: net };
+    return { endpoint: { ...endpoint, HostComputeNamespace: nsId }, network: net };
   } catch (err) {
     await rollback(ctx, undo);
     throw err;
   }
+}
+
+/** The create's answer has every address asked for (and one per entry that asked for none). */
+function checkCreated(endpoint: HostComputeEndpoint, request: EndpointRequest): void {
+  const got = endpoint.IpConfigurations ?? [];
+  for (const want of request.IpConfigurations ?? []) {
+    if (want.IpAddress && !got.some((c) => c.IpAddress === want.IpAddress)) {
+      throw new CniError(ErrorCode.HnsFailure, `endpoint ${endpoint.ID} was created without the address ${want.IpAddress}`, `the service reports ${got.map((c) => c.IpAddress).join(', ') || 'no address'}`);
+    }
+  }
+  if (!got.some((c) => c.IpAddress)) throw new CniError(ErrorCode.HnsFailure, `endpoint ${endpoint.ID} was created without an address`, 'the HNS network has no subnet to assign one from');
 }
 
 /**
@@ -99,7 +130,7 @@ async function createReclaiming(ctx: PodContext, net: HostComputeNetwork, doc: H
   } catch (err) {
     const code = (err as HnsError).hresult;
     if (code !== hr('ERROR_OBJECT_ALREADY_EXISTS') && code !== hr('HCN_E_PORT_ALREADY_EXISTS')) throw err;
-    const holder = (await ctx.client.listEndpoints()).find((e) => holds(e, doc, net.ID!));
+    const holder = (await conflictCandidates(ctx, net, doc, code)).find((e) => holds(e, doc, net.ID!));
     if (!holder) throw err;
     if (!(await isLeakedPodEndpoint(ctx, holder, net.Name!))) {
       throw new CniError(ErrorCode.AddressConflict, `an address or host port of ${doc.Name} is held by endpoint ${holder.Name} (${holder.ID})`, `${(err as Error).message}; remove that endpoint if it is stale, or release the address in the IPAM`);
@@ -110,6 +141,21 @@ async function createReclaiming(ctx: PodContext, net: HostComputeNetwork, doc: H
     if (leakedContainer) removeRecord(ctx.stateDir, net.Name!, leakedContainer);
     return ctx.client.createEndpoint(net.ID!, doc);
   }
+}
+
+/**
+ * Endpoints that may hold what the create needed, asked of the service by network and address
+ * (filters use the v1 names, as in hcsshim's ListEndpointsOfNetwork), never the whole host: a
+ * node with kube-proxy's remote endpoints has thousands. A host port is held host-wide, but only
+ * an endpoint of ours on this network can be reclaimed, so the network's endpoints suffice.
+ */
+async function conflictCandidates(ctx: PodContext, net: HostComputeNetwork, doc: HostComputeEndpoint, code: number): Promise<HostComputeEndpoint[]> {
+  if (code === hr('HCN_E_PORT_ALREADY_EXISTS')) return ctx.client.listEndpointsOfNetwork(net.ID!);
+  const out: HostComputeEndpoint[] = [];
+  for (const c of doc.IpConfigurations ?? []) {
+    if (c.IpAddress) out.push(...(await ctx.client.listEndpoints({ VirtualNetwork: net.ID, IPAddress: c.IpAddress })));
+  }
+  return out;
 }
 
 /** Whether `e` has one of `doc`'s addresses on the same network, or one of its host ports (host-wide). */
@@ -141,24 +187,6 @@ async function isLeakedPodEndpoint(ctx: PodContext, ep: HostComputeEndpoint, net
 
 async function deleteEndpointsNamed(ctx: PodContext, name: string): Promise<void> {
   for (const ep of await ctx.client.listEndpoints({ Name: name })) await ctx.client.deleteEndpoint(ep.ID!);
-}
-
-/** Reads back what the service made: the endpoint in the namespace, with the addresses we asked for. */
-async function verifyAttached(ctx: PodContext, id: string, nsId: string, request: EndpointRequest): Promise<HostComputeEndpoint> {
-  const endpoint = await ctx.client.getEndpointById(id);
-  if (!sameGuid(endpoint.HostComputeNamespace, nsId)) {
-    throw new CniError(ErrorCode.HnsFailure, `endpoint ${id} is not in namespace ${nsId} after attaching it`, `the service reports namespace ${endpoint.HostComputeNamespace ?? '(none)'}`);
-  }
-  const ns = await ctx.client.getNamespaceById(nsId);
-  if (!ns.Resources?.some((r) => (r.Type === 'Endpoint' || r.Type === 1) && sameGuid(r.Data.Id, id))) {
-    throw new CniError(ErrorCode.HnsFailure, `namespace ${nsId} does not list endpoint ${id} after attaching it`);
-  }
-  for (const want of request.IpConfigurations ?? []) {
-    if (want.IpAddress && !endpoint.IpConfigurations?.some((c) => c.IpAddress === want.IpAddress)) {
-      throw new CniError(ErrorCode.HnsFailure, `endpoint ${id} does not have address ${want.IpAddress} after creation`);
-    }
-  }
-  return endpoint;
 }
 
 function createFailure(err: unknown, name: string): CniError {

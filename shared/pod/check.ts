@@ -1,21 +1,25 @@
 // CHECK: the attachment is still what ADD made. Read-only; reports the first difference by name.
+// Two lookups (the endpoint by name, its network by ID), then everything is compared with what
+// the service returned: its namespace, addresses, default routes and policies.
 
 import { CniError, ErrorCode } from '../cni/errors';
 import { isNotFound } from '../hns/errors';
 import type { HostComputeEndpoint } from '../hns/model/endpoint';
-import type { HostComputeNetwork } from '../hns/model/network';
+import type { HostComputeNetwork, NetworkMode } from '../hns/model/network';
 import type { EndpointPolicy } from '../hns/model/policy';
+import { policyMatches } from '../policy/meaning';
+import { parseIp } from '../net/ip';
+import { networkMode } from './add';
 import { hnsFailure, type PodContext } from './context';
 import { endpointName, namespaceGuid, type PodRef, sameGuid } from './identity';
 import { readRecord } from './records';
-import { canonicalJson as canonical } from '../schema/canonical';
 
 export interface ExpectedAttachment {
   /** `address/prefix` of every address prevResult gives the pod. */
   addresses: string[];
   /** The default gateway per family, where the pod has one. */
   gateways: string[];
-  /** Policies the conf implies; the endpoint may carry more. */
+  /** Policies the conf implies; the endpoint may carry more (the service adds its own). */
   policies: EndpointPolicy[];
 }
 
@@ -23,45 +27,58 @@ function drift(msg: string, details?: string): CniError {
   return new CniError(ErrorCode.CheckFailed, msg, details);
 }
 
-export async function checkPodEndpoint(ctx: PodContext, ref: PodRef, net: HostComputeNetwork, want: ExpectedAttachment): Promise<HostComputeEndpoint> {
-  const nsId = namespaceGuid(ref.netns);
-  const record = readRecord(ctx.stateDir, ref.network, ref.containerId);
+/** The pod's endpoint and the network it is on (which must be the conf's, of the mode's type). */
+export async function findPodEndpoint(ctx: PodContext, ref: PodRef, types: readonly NetworkMode[]): Promise<{ endpoint: HostComputeEndpoint; network: HostComputeNetwork }> {
+  const record = readRecord(ctx.stateDir, ref.network, ref.containerId, ctx.log);
   if (record && record.ifName !== ref.ifName) {
     throw drift(`container ${ref.containerId} has no attachment for interface ${ref.ifName} on network ${ref.network}`, `its attachment is for ${record.ifName}`);
   }
   const name = endpointName(ref.containerId, ref.network);
   const found = await ctx.client.listEndpoints({ Name: name }).catch((err) => { throw hnsFailure(`looking up endpoint ${name}`, err); });
-  const ep = found[0];
-  if (!ep) throw drift(`endpoint ${name} does not exist`, 'the pod has no network; it needs to be recreated');
-  if (!sameGuid(ep.HostComputeNetwork, net.ID)) throw drift(`endpoint ${name} is on network ${ep.HostComputeNetwork}, not on ${ref.network} (${net.ID})`);
-  if (!sameGuid(ep.HostComputeNamespace, nsId)) throw drift(`endpoint ${name} is not in namespace ${nsId}`, `it is in ${ep.HostComputeNamespace ?? 'no namespace'}`);
-  await checkNamespaceLists(ctx, nsId, ep);
+  const endpoint = found[0];
+  if (!endpoint) throw drift(`endpoint ${name} does not exist`, 'the pod has no network; it needs to be recreated');
+  let network: HostComputeNetwork;
+  try {
+    network = await ctx.client.getNetworkById(endpoint.HostComputeNetwork ?? '');
+  } catch (err) {
+    if (isNotFound(err)) throw drift(`endpoint ${name} is on network ${endpoint.HostComputeNetwork}, which no longer exists`);
+    throw hnsFailure(`reading network ${endpoint.HostComputeNetwork}`, err);
+  }
+  if (network.Name !== ref.network) throw drift(`endpoint ${name} is on network ${network.Name} (${network.ID}), not on ${ref.network}`);
+  const mode = networkMode(network);
+  if (!types.includes(mode)) throw drift(`HNS network "${ref.network}" is of type ${mode}, not ${types.join(' or ')}`);
+  return { endpoint, network };
+}
+
+export function checkPodEndpoint(ep: HostComputeEndpoint, ref: PodRef, net: HostComputeNetwork, want: ExpectedAttachment): HostComputeEndpoint {
+  const nsId = namespaceGuid(ref.netns);
+  if (!sameGuid(ep.HostComputeNetwork, net.ID)) throw drift(`endpoint ${ep.Name} is on network ${ep.HostComputeNetwork}, not on ${ref.network} (${net.ID})`);
+  // The service keeps the endpoint's HostComputeNamespace and the namespace's resource list
+  // together (hcn-api.md §2.5); the endpoint's side is read here.
+  if (!sameGuid(ep.HostComputeNamespace, nsId)) throw drift(`endpoint ${ep.Name} is not in namespace ${nsId}`, `it is in ${ep.HostComputeNamespace ?? 'no namespace'}`);
   checkAddresses(ep, want.addresses);
   checkGateways(ep, want.gateways);
   checkPolicies(ep, want.policies);
   return ep;
 }
 
-async function checkNamespaceLists(ctx: PodContext, nsId: string, ep: HostComputeEndpoint): Promise<void> {
-  let resources;
-  try {
-    resources = (await ctx.client.getNamespaceById(nsId)).Resources ?? [];
-  } catch (err) {
-    if (isNotFound(err)) throw drift(`namespace ${nsId} (CNI_NETNS) does not exist`);
-    throw hnsFailure(`reading namespace ${nsId}`, err);
-  }
-  if (!resources.some((r) => (r.Type === 'Endpoint' || r.Type === 1) && sameGuid(r.Data.Id, ep.ID))) {
-    throw drift(`namespace ${nsId} does not list endpoint ${ep.ID}`);
-  }
-}
-
+/** Addresses compared as addresses (`::0:1` is `::1`); the prefix length only where the service reports one. */
 function checkAddresses(ep: HostComputeEndpoint, addresses: string[]): void {
-  const have = (ep.IpConfigurations ?? []).map((c) => `${c.IpAddress}/${c.PrefixLength}`);
-  for (const a of addresses) {
-    if (!have.includes(a)) throw drift(`endpoint ${ep.Name} does not have address ${a}`, `it has ${have.join(', ') || 'none'}`);
+  const key = (ip: string) => {
+    const p = parseIp(ip);
+    return p ? `${p.family}:${p.value}` : ip;
+  };
+  const have = (ep.IpConfigurations ?? []).filter((c) => c.IpAddress).map((c) => ({ ip: key(c.IpAddress!), prefix: c.PrefixLength, text: `${c.IpAddress}${c.PrefixLength === undefined ? '' : `/${c.PrefixLength}`}` }));
+  const wanted = addresses.map((a) => {
+    const [ip, prefix] = a.split('/');
+    return { ip: key(ip!), prefix: prefix === undefined ? undefined : Number(prefix), text: a };
+  });
+  for (const w of wanted) {
+    const h = have.find((x) => x.ip === w.ip);
+    if (!h || (h.prefix !== undefined && w.prefix !== undefined && h.prefix !== w.prefix)) throw drift(`endpoint ${ep.Name} does not have address ${w.text}`, `it has ${have.map((x) => x.text).join(', ') || 'none'}`);
   }
   for (const h of have) {
-    if (!addresses.includes(h)) throw drift(`endpoint ${ep.Name} has address ${h}, which prevResult does not list`);
+    if (!wanted.some((w) => w.ip === h.ip)) throw drift(`endpoint ${ep.Name} has address ${h.text}, which prevResult does not list`);
   }
 }
 
@@ -73,8 +90,8 @@ function checkGateways(ep: HostComputeEndpoint, gateways: string[]): void {
 }
 
 function checkPolicies(ep: HostComputeEndpoint, policies: EndpointPolicy[]): void {
-  const have = (ep.Policies ?? []).map(canonical);
+  const have = ep.Policies ?? [];
   for (const p of policies) {
-    if (!have.includes(canonical(p))) throw drift(`endpoint ${ep.Name} lacks its ${p.Type} policy`, JSON.stringify(p));
+    if (!have.some((h) => policyMatches(p, h))) throw drift(`endpoint ${ep.Name} lacks its ${p.Type} policy`, JSON.stringify(p));
   }
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger';
 import { CniError, ErrorCode } from '../cni/errors';
 import type { HnsError } from '../hns/errors';
 import { withLock } from '../sys/lock';
+import { fileSafeId } from './identity';
 
 export interface PodContext {
   client: HnsClient;
@@ -22,7 +23,7 @@ const POD_LOCK_TIMEOUT_MS = 60_000;
  * retried ADD or DEL after a runtime timeout can overlap the first. Other pods never wait.
  */
 export function withPodLock<T>(ctx: PodContext, containerId: string, fn: () => Promise<T>, timeoutMs = POD_LOCK_TIMEOUT_MS): Promise<T> {
-  const file = path.join(ctx.stateDir, 'locks', `pod-${containerId}.lock`);
+  const file = path.join(ctx.stateDir, 'locks', `pod-${fileSafeId(containerId)}.lock`);
   return ctx.log.step('lock-pod', () => withLock(file, fn, { timeoutMs }));
 }
 

@@ -18,7 +18,7 @@ export interface DeleteOutcome {
 }
 
 export async function deletePodEndpoint(ctx: PodContext, ref: PodRef): Promise<DeleteOutcome> {
-  const record = readRecord(ctx.stateDir, ref.network, ref.containerId);
+  const record = readRecord(ctx.stateDir, ref.network, ref.containerId, ctx.log);
   if (record && record.ifName !== ref.ifName) {
     ctx.log.event('del-other-interface', { recordedIfName: record.ifName });
     return { removed: [], otherInterface: record.ifName };

@@ -46,3 +46,16 @@ export function namespaceGuid(netns: string): string {
 export function sameGuid(a: string | undefined, b: string | undefined): boolean {
   return !!a && !!b && a.replace(/[{}]/g, '').toLowerCase() === b.replace(/[{}]/g, '').toLowerCase();
 }
+
+/** IDs longer than this are shortened in file names: with the suffixes of temporary files they would pass NAME_MAX (255). */
+const FILE_ID_MAX = 120;
+
+/**
+ * A container ID (or network name) as part of a file name: itself when short, else a prefix and
+ * a hash of the whole, so every ID the CNI spec allows has a file of its own.
+ */
+export function fileSafeId(id: string): string {
+  if (id.length <= FILE_ID_MAX) return id;
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  return `${id.slice(0, 64)}~${createHash('sha256').update(id).digest('hex').slice(0, 32)}`;
+}

@@ -10,9 +10,9 @@
 //   InterfaceParameters  the interface MTU, when the conf sets one.
 
 import type { EndpointPolicy, OutboundNatSettings } from '../hns/model/policy';
-import { asList, type NetConf } from '../config/types';
+import { asList, type NetConf, type PortMapping } from '../config/types';
 import { type Cidr, type Family, formatIp, parseCidr, parseIp } from '../net/ip';
-import { portMappingPolicies } from './port-mapping';
+import { portMappingPolicies, protocolNumber } from './port-mapping';
 import { canonicalJson } from '../schema/canonical';
 
 export interface PolicyInput {
@@ -29,6 +29,8 @@ export interface PolicyInput {
   providerAddress?: string;
   /** Loopback DSR was asked for and the service supports it (the caller checks the version). */
   loopbackDsr: boolean;
+  /** The host port mappings the mode applies. */
+  portMappings: PortMapping[];
   /** Raw policies from the conf, already normalized to v2. */
   raw: EndpointPolicy[];
 }
@@ -91,11 +93,27 @@ export function endpointPolicies(input: PolicyInput): EndpointPolicy[] {
   derived.push(...outboundNat(input, families, raw));
   derived.push(...sdnRoutes(input, families));
   const v4 = input.podAddresses.find((a) => a.ip.family === 4);
-  if (input.loopbackDsr && v4) derived.push({ Type: 'OutBoundNAT', Settings: { Destinations: [formatIp(v4.ip)] } });
-  derived.push(...portMappingPolicies(input.conf.runtimeConfig?.portMappings, { localRoutedVip: input.localRoutedVip, ipv6: families.includes(6) }));
+  if (input.loopbackDsr && v4) derived.push(dsrPolicy(formatIp(v4.ip)));
+  derived.push(...portMappingPolicies(input.portMappings, { localRoutedVip: input.localRoutedVip, ipv6: families.includes(6) }));
   if (input.conf.mtu !== undefined) derived.push({ Type: 'InterfaceParameters', Settings: { Mtu: input.conf.mtu } });
   return dedupe([...raw, ...derived]);
 }
+
+/** Loopback DSR: traffic from the pod to its own address is SNATed, so a DSR service can answer it. */
+export function dsrPolicy(podIpv4: string): EndpointPolicy {
+  return { Type: 'OutBoundNAT', Settings: { Destinations: [podIpv4] } };
+}
+
+/** sdnbridge's optionalFlags.allowAclPortMapping: an inbound Allow ACL for each mapped container port. */
+export function aclForPortMappings(mappings: PortMapping[]): EndpointPolicy[] {
+  return mappings.map((m, i) => ({
+    Type: 'ACL',
+    Settings: { Protocols: String(protocolNumber(m.protocol ?? 'tcp', `runtimeConfig.portMappings[${i}].protocol`)), Action: 'Allow', Direction: 'In', LocalPorts: String(m.containerPort), Priority: ACL_PORT_MAPPING_PRIORITY },
+  }));
+}
+
+/** The priority sdnbridge gives these ACLs (windows-anchors.md §4.1). */
+const ACL_PORT_MAPPING_PRIORITY = 1000;
 
 /** The same policy twice (a raw one and a derived one) would be refused or doubled by the service. */
 function dedupe(policies: EndpointPolicy[]): EndpointPolicy[] {

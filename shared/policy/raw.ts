@@ -1,15 +1,15 @@
-// Raw policies from the conf, in every shape existing conflists use, as HCN v2 {Type, Settings}:
-//   policies:       [{name: "EndpointPolicy", value: {...}}]  (win-bridge/win-overlay; Name/Value too:
-//                   Go decodes keys case-insensitively) where value is v2 {Type, Settings} or the
-//                   flat v1 shape ({Type: "OutBoundNAT", ExceptionList: [...]}, ROUTE, PA, NAT, ACL)
-//                   or a bare v2 policy;
+// Raw policies from the conf, in every shape existing conflists use, as HCN v2 {Type, Settings}.
+// The conf is already canonical (shared/config/canonical.ts), so each source has one spelling:
+//   policies:       [{name: "EndpointPolicy", value: {...}}]  (win-bridge/win-overlay) where value
+//                   is v2 {Type, Settings} or the flat v1 shape (hcsshim hnspolicy.go: OutBoundNAT
+//                   ExceptionList, ROUTE, PA, NAT, ACL, QOS, VLAN), or a bare v2 {Type, Settings};
 //   hcnPolicyArgs:  [{Type, Settings}]                          (older win-bridge);
-//   AdditionalArgs: [{Name: "EndpointPolicy", Value: {...}}]    (windows-container-networking).
-// Entries named anything but EndpointPolicy (e.g. NetworkPolicy) are not endpoint policies: the
-// upstream plugins skip them, and so do we (the caller logs them).
+//   AdditionalArgs: [{Name: "EndpointPolicy", Value: {...}}]    (sdnbridge/sdnoverlay).
+// Entries named NetworkPolicy are not endpoint policies: sdnbridge applies them only when it
+// creates the network, which these plugins never do, so they are reported as skipped.
 
 import { CniError, ErrorCode } from '../cni/errors';
-import type { EndpointPolicy } from '../hns/model/policy';
+import { NatFlags, type EndpointPolicy } from '../hns/model/policy';
 import type { NetConf, RawPolicy } from '../config/types';
 import { validate as validateEndpointPolicy } from '../hns/model/endpoint-policy.validator';
 import { describeSchemaError } from '../schema/validator';
@@ -21,29 +21,19 @@ export interface RawPolicies {
   skipped: string[];
 }
 
-const SOURCES = ['policies', 'hcnPolicyArgs', 'HcnPolicyArgs', 'AdditionalArgs'] as const;
-
 export function rawEndpointPolicies(conf: NetConf): RawPolicies {
   const out: RawPolicies = { policies: [], skipped: [] };
-  for (const key of SOURCES) {
-    (conf[key] ?? []).forEach((entry, i) => {
-      const where = `${key}[${i}]`;
-      const unwrapped = unwrap(entry);
-      if (unwrapped === 'skip') {
-        out.skipped.push(`${where} (${entry.name ?? entry.Name})`);
-        return;
-      }
-      out.policies.push(checkPolicy(toV2(unwrapped, where), where));
-    });
-  }
+  const take = (where: string, name: string | undefined, value: Record<string, unknown> | undefined) => {
+    if (name !== undefined && name !== 'EndpointPolicy') {
+      out.skipped.push(`${where} (${name})`);
+      return;
+    }
+    out.policies.push(checkPolicy(toV2(value ?? {}, where), where));
+  };
+  (conf.policies ?? []).forEach((e, i) => (e.name === undefined ? take(`policies[${i}]`, undefined, e as Record<string, unknown>) : take(`policies[${i}]`, e.name, e.value)));
+  (conf.hcnPolicyArgs ?? []).forEach((p, i) => take(`hcnPolicyArgs[${i}]`, undefined, p as Record<string, unknown>));
+  (conf.AdditionalArgs ?? []).forEach((e: RawPolicy, i) => take(`AdditionalArgs[${i}]`, e.Name, e.Value));
   return out;
-}
-
-function unwrap(entry: RawPolicy): Record<string, unknown> | 'skip' {
-  const name = entry.name ?? entry.Name;
-  const value = entry.value ?? entry.Value;
-  if (name === undefined) return entry as Record<string, unknown>;
-  return /^endpointpolicy$/i.test(name) && value ? value : 'skip';
 }
 
 /** The flat v1 shapes, rewritten as v2; v2 documents pass through. */
@@ -53,18 +43,48 @@ function toV2(p: Record<string, unknown>, where: string): Record<string, unknown
   const v1 = rest as Record<string, any>;
   switch (Type) {
     case 'OutBoundNAT':
-      return { Type, Settings: defined({ Exceptions: v1.ExceptionList ?? v1.Exceptions, Destinations: v1.Destinations, VirtualIP: v1.VIP ?? v1.VirtualIP }) };
+      return { Type, Settings: defined({ Exceptions: v1.ExceptionList, Destinations: v1.Destinations, VirtualIP: v1.VIP }) };
     case 'ROUTE':
       return { Type: 'SDNRoute', Settings: defined({ DestinationPrefix: v1.DestinationPrefix, NextHop: v1.NextHop, NeedEncap: v1.NeedEncap }) };
     case 'PA':
       return { Type: 'ProviderAddress', Settings: defined({ ProviderAddress: v1.PA }) };
-    case 'NAT':
-      return { Type: 'PortMapping', Settings: defined({ InternalPort: v1.InternalPort, ExternalPort: v1.ExternalPort, Protocol: v1.Protocol === undefined ? undefined : protocolNumber(String(v1.Protocol), `${where}.Protocol`), VIP: v1.VIP }) };
+    case 'NAT': {
+      const flags = v1.ExternalPortReserved ? NatFlags.ExternalPortReserved : undefined;
+      const protocol = v1.Protocol === undefined ? undefined : protocolNumber(String(v1.Protocol), `${where}.Protocol`);
+      return { Type: 'PortMapping', Settings: defined({ InternalPort: v1.InternalPort, ExternalPort: v1.ExternalPort, Protocol: protocol, VIP: v1.VIP, Flags: flags }) };
+    }
     case 'ACL':
-      return { Type, Settings: defined({ Protocols: v1.Protocol === undefined ? v1.Protocols : String(v1.Protocol), Action: v1.Action, Direction: v1.Direction, LocalAddresses: v1.LocalAddresses, RemoteAddresses: v1.RemoteAddresses, LocalPorts: v1.LocalPorts ?? v1.LocalPort, RemotePorts: v1.RemotePorts ?? v1.RemotePort, RuleType: v1.RuleType, Priority: v1.Priority }) };
+      return { Type, Settings: aclSettings(v1, where) };
+    case 'QOS':
+      return { Type, Settings: defined({ MaximumOutgoingBandwidthInBytes: v1.MaximumOutgoingBandwidthInBytes }) };
+    case 'VLAN':
+      return { Type, Settings: defined({ IsolationId: v1.VLAN }) };
     default:
       throw new CniError(ErrorCode.UnsupportedField, `unsupported policy in ${where}: type ${JSON.stringify(Type)} in the flat HNS v1 shape`, 'write it as an HCN v2 policy: {"Type": ..., "Settings": {...}}');
   }
+}
+
+/**
+ * hcsshim's v1 ACLPolicy has numeric LocalPort/RemotePort beside the string lists LocalPorts/
+ * RemotePorts, and a numeric Protocol beside the string Protocols; v2 has only the strings.
+ */
+function aclSettings(v1: Record<string, any>, where: string): Record<string, unknown> {
+  for (const key of ['InternalPort', 'ServiceName']) {
+    if (v1[key]) throw new CniError(ErrorCode.UnsupportedField, `unsupported key in ${where}: the v1 ACL field ${key} has no HCN v2 equivalent`, 'write the ACL as an HCN v2 policy: {"Type": "ACL", "Settings": {...}}');
+  }
+  const ports = (list: unknown, one: unknown) => (list !== undefined ? list : one !== undefined && one !== 0 ? String(one) : undefined);
+  return defined({
+    Id: v1.Id,
+    Protocols: v1.Protocols !== undefined ? v1.Protocols : v1.Protocol !== undefined ? String(v1.Protocol) : undefined,
+    Action: v1.Action,
+    Direction: v1.Direction,
+    LocalAddresses: v1.LocalAddresses,
+    RemoteAddresses: v1.RemoteAddresses,
+    LocalPorts: ports(v1.LocalPorts, v1.LocalPort),
+    RemotePorts: ports(v1.RemotePorts, v1.RemotePort),
+    RuleType: v1.RuleType,
+    Priority: v1.Priority,
+  });
 }
 
 function defined(o: Record<string, unknown>): Record<string, unknown> {

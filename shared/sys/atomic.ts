@@ -1,5 +1,11 @@
 // Files that readers in other processes may open at any moment: written whole to a temporary file
-// beside the target and renamed over it, so a reader sees the old content or the new, never half.
+// beside the target and renamed over it (or linked to a new name), so a reader sees the old
+// content or the new, never half, and a name never appears on empty content.
+//
+// Modes are set explicitly, never left to the umask: files 0600, directories we create 0700. The
+// mode given to open/mkdir is filtered by the umask, so files get an fchmod and new directories a
+// chmod after creation. Windows ignores modes: there the state lives beside the binaries, in a
+// folder only administrators write (shared/sys/paths.ts), and no ACL is changed on the hot path.
 
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -30,14 +36,57 @@ function retryOnWindows<T>(fn: () => T): T {
   }
 }
 
+const POSIX = process.platform !== 'win32';
+export const PRIVATE_FILE_MODE = 0o600;
+export const PRIVATE_DIR_MODE = 0o700;
+
+/**
+ * `mkdir -p` whose new directories are 0700 whatever the umask. Directories that already exist
+ * keep their mode: they may not be ours (a data directory shared with host-local).
+ */
+export function mkdirPrivate(dir: string): void {
+  const first = fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  if (first === undefined || !POSIX) return;
+  const top = path.resolve(first);
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    fs.chmodSync(d, PRIVATE_DIR_MODE);
+    if (d === top || path.dirname(d) === d) break;
+  }
+}
+
+/** Opens `file` with O_CREAT|O_EXCL (plus `extraFlags`) as 0600 whatever the umask. */
+export function createPrivate(file: string, extraFlags = 0): number {
+  const c = fs.constants;
+  const fd = fs.openSync(file, c.O_WRONLY | c.O_CREAT | c.O_EXCL | extraFlags, PRIVATE_FILE_MODE);
+  if (POSIX) {
+    try {
+      fs.fchmodSync(fd, PRIVATE_FILE_MODE);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+  }
+  return fd;
+}
+
 function openExclusive(file: string): number {
   try {
-    return fs.openSync(file, 'wx');
+    return createPrivate(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    return fs.openSync(file, 'wx');
+    mkdirPrivate(path.dirname(file));
+    return createPrivate(file);
   }
+}
+
+/** The temporary file beside `file`: `.<name>.<pid>.<8 hex>.tmp`. */
+export function tempFileName(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** The target name of a temporary file made by tempFileName, or undefined if `name` is not one. */
+export function tempFileTarget(name: string): string | undefined {
+  return /^\.(.+)\.\d+\.[0-9a-f]{8}\.tmp$/.exec(name)?.[1];
 }
 
 function writeAllSync(fd: number, data: string | Uint8Array): void {
@@ -52,7 +101,7 @@ function writeAllSync(fd: number, data: string | Uint8Array): void {
  * then renamed over the target. The directory is created if it is missing.
  */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tempFileName(file);
   const fd = openExclusive(tmp);
   try {
     try {
@@ -66,6 +115,45 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     fs.rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * Creates `file` with `data` if no file of that name exists, atomically and never empty: the data
+ * goes to a temp file in the same directory (0600), is flushed to disk, and the temp file is then
+ * hard-linked to `file`. link() fails with EEXIST when the name is taken, so of several processes
+ * exactly one creates it (the same on NTFS). A process killed midway leaves at most its temp file,
+ * never an empty `file`. Returns false if `file` already existed.
+ *
+ * `keepTempAs`: instead of removing the temp file, rename it to this name, so that name and `file`
+ * stay two links of one file (same dev and ino): a proof, later, that `file` is the one made here.
+ * The directory must exist.
+ */
+export function createFileAtomic(file: string, data: string | Uint8Array, opts: { keepTempAs?: string } = {}): boolean {
+  const tmp = tempFileName(file);
+  const fd = createPrivate(tmp);
+  try {
+    try {
+      writeAllSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.linkSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  if (opts.keepTempAs) {
+    try {
+      fs.renameSync(tmp, opts.keepTempAs);
+      return true;
+    } catch {
+      /* the name stays unproven; the file itself is made */
+    }
+  }
+  fs.rmSync(tmp, { force: true });
+  return true;
 }
 
 /** The parsed content of a JSON file, or `fallback` when it does not exist. Invalid JSON throws: it is never silently replaced. */

@@ -1,7 +1,24 @@
 // Cross-process locks on Linux and Windows. flock has no Windows twin in Node, so a lock is a file
-// created with O_EXCL ('wx'), which both kernels create atomically: whoever creates it holds the
-// lock. Its content ({pid, token, created}) lets waiters recognise a holder that died (crashed
-// plugin, killed runtime) and lets the holder remove only its own file.
+// created with O_EXCL, which both kernels create atomically: whoever creates it holds the lock.
+// Its content ({pid, token, created, and the holder's identity below}) lets waiters recognise a
+// holder that died (crashed plugin, killed runtime) and lets the holder remove only its own file.
+//
+// Recognising a dead holder at once. A pid alone proves nothing: Windows reuses pids within
+// seconds, so a lock naming a pid that now belongs to an unrelated live process would block every
+// verb of that pod or network until staleMs. The holder is therefore tied to its process, cheaply
+// (no child process, no FFI, nothing extra on the uncontended path beyond what is listed):
+//   - Linux: the lock records `start`, the holder's boot id and process start time (field 22 of
+//     /proc/<pid>/stat, in clock ticks since boot; both read once per process). A waiter reads
+//     /proc/<pid>/stat of the recorded pid: gone, or started at another time (or boot), means
+//     the pid was reused and the holder is dead.
+//   - Windows: no cheap start time without a child process (wmic/PowerShell: hundreds of ms) or
+//     loading the FFI (OpenProcess + GetProcessTimes through koffi). Instead the holder creates
+//     the file with libuv's UV_FS_O_EXLOCK (share mode 0) and KEEPS IT OPEN until release: while
+//     it lives nobody else can open (or delete) the file, so a waiter that can open and read it
+//     has proof that the holder's handle is closed, which the kernel does when the process dies.
+//     Such a lock records `handle: true`. (A sharing violation reads as EBUSY: "held".)
+// A lock without either mark (an older version of the suite, or /proc unreadable) falls back to
+// "pid alive" plus staleMs, as before.
 //
 // Breaking a stale lock is the delicate part: two waiters may both judge the same file stale, and
 // the first to delete it lets a third process take the lock at once; the second must not then
@@ -9,10 +26,17 @@
 // breaker deletes the file only if it still has exactly the content judged stale (the random
 // token makes a new holder's content differ). The one case left unguarded is a live holder that
 // outlives staleMs: its lock is broken by design, so staleMs must exceed any legitimate hold.
+//
+// Lock files are 0600 and the directories made for them 0700, whatever the umask (Windows ignores
+// modes: the state folder is beside the binaries, writable by administrators only). A directory
+// where the lock file should be, a name too long for the file system, or any other failure to
+// create it is a CniError (code 5) naming the file, not a stack trace.
 
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { CniError, ErrorCode } from '../cni/errors';
+import { createPrivate, mkdirPrivate } from './atomic';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 /** Past this age a lock is broken even if its holder's pid is alive (the pid may have been reused). */
@@ -26,6 +50,10 @@ const INCOMPLETE_GRACE_MS = 2_000;
 
 /** CNI "try again later": a lock still held at the deadline is a busy node, not a failure. */
 const CNI_TRY_AGAIN_LATER = 11;
+
+const WINDOWS = process.platform === 'win32';
+/** libuv's UV_FS_O_EXLOCK on Windows (uv/win.h): CreateFile with share mode 0. Node does not export it. */
+const UV_FS_O_EXLOCK_WIN32 = 0x10000000;
 
 export interface LockOptions {
   /** How long to wait for the lock (default 30 s). */
@@ -41,6 +69,10 @@ export interface LockOwner {
   token: string;
   /** Epoch ms. */
   created: number;
+  /** Linux: `<boot id>:<start time in ticks>` of the holder process. */
+  start?: string;
+  /** Windows: the holder keeps the file open without sharing until it releases it. */
+  handle?: boolean;
 }
 
 export interface Lock {
@@ -69,42 +101,59 @@ function errCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException).code;
 }
 
-function openExclusive(file: string): number {
+function lockError(file: string, err: unknown): CniError {
+  const code = errCode(err);
+  if (code === 'ENAMETOOLONG') {
+    return new CniError(ErrorCode.IoFailure, `cannot create lock file ${file}: its name is too long for the file system (ENAMETOOLONG); the container ID or network name it is made from is too long`);
+  }
+  return new CniError(ErrorCode.IoFailure, `cannot create lock file ${file}: ${(err as Error).message}`);
+}
+
+function openExclusive(file: string, flags: number): number {
   try {
-    return fs.openSync(file, 'wx');
+    return createPrivate(file, flags);
   } catch (err) {
     if (errCode(err) !== 'ENOENT') throw err;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    return fs.openSync(file, 'wx');
+    mkdirPrivate(path.dirname(file));
+    return createPrivate(file, flags);
   }
 }
 
-/** Creates the file with `content` if it does not exist; false if someone else has it. */
-function tryCreate(file: string, content: string): boolean {
+/**
+ * Creates the file with `content` if it does not exist; undefined if someone else has it. With
+ * `hold` on Windows the file is created unshared and its descriptor returned open (see the header).
+ */
+function tryCreate(file: string, content: string, hold: boolean): { fd?: number } | undefined {
   let fd: number;
   try {
-    fd = openExclusive(file);
+    fd = openExclusive(file, hold && WINDOWS ? UV_FS_O_EXLOCK_WIN32 : 0);
   } catch (err) {
     const code = errCode(err);
-    // Windows answers EPERM while a deleted lock file is still open somewhere: still taken.
-    if (code === 'EEXIST' || code === 'EPERM' || code === 'EACCES') return false;
-    throw err;
+    if (code === 'EEXIST') return undefined;
+    // Windows answers EPERM while a deleted lock file is still open somewhere, EBUSY while an
+    // unshared one is: still taken.
+    if (WINDOWS && (code === 'EPERM' || code === 'EACCES' || code === 'EBUSY')) return undefined;
+    throw lockError(file, err);
   }
   try {
     fs.writeSync(fd, content);
   } catch (err) {
     fs.closeSync(fd);
     fs.rmSync(file, { force: true });
-    throw err;
+    throw lockError(file, err);
   }
+  if (hold && WINDOWS) return { fd };
   fs.closeSync(fd);
-  return true;
+  return {};
 }
 
 function parseOwner(raw: string): LockOwner | undefined {
   try {
     const v = JSON.parse(raw) as Partial<LockOwner>;
-    if (typeof v.pid === 'number' && typeof v.token === 'string' && typeof v.created === 'number') return v as LockOwner;
+    if (typeof v.pid === 'number' && typeof v.token === 'string' && typeof v.created === 'number') {
+      if (v.start !== undefined && typeof v.start !== 'string') return undefined;
+      return v as LockOwner;
+    }
   } catch {
     /* being written, or garbage */
   }
@@ -117,16 +166,19 @@ function look(file: string): Seen | undefined {
     // One descriptor for both, so the time and the text belong to the same file.
     const fd = fs.openSync(file, 'r');
     try {
-      const mtimeMs = fs.fstatSync(fd).mtimeMs;
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) throw new CniError(ErrorCode.IoFailure, `lock file ${file} is not a regular file (a directory?): remove it`);
+      const mtimeMs = st.mtimeMs;
       const raw = fs.readFileSync(fd, 'utf8');
       return { raw, owner: parseOwner(raw), mtimeMs };
     } finally {
       fs.closeSync(fd);
     }
   } catch (err) {
+    if (err instanceof CniError) throw err;
     const code = errCode(err);
     if (code === 'ENOENT' || code === 'EPERM' || code === 'EACCES' || code === 'EBUSY') return undefined;
-    throw err;
+    throw new CniError(ErrorCode.IoFailure, `cannot read lock file ${file}: ${(err as Error).message}`);
   }
 }
 
@@ -141,12 +193,62 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+let bootId: string | undefined;
+
+/** `<boot id>:<start time in clock ticks>` of a Linux process, or undefined if unknown. */
+export function processStart(pid: number): string | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    bootId ??= fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  // `pid (comm) state ppid ...`: comm may hold spaces and parentheses, so count after the last ')'.
+  const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  return ticks && /^\d+$/.test(ticks) ? `${bootId}:${ticks}` : undefined;
+}
+
+let ownStart: string | null | undefined;
+
+function selfStart(): string | undefined {
+  if (ownStart === undefined) ownStart = (process.platform === 'linux' ? processStart(process.pid) : undefined) ?? null;
+  return ownStart ?? undefined;
+}
+
+/**
+ * Whether the holder named in a lock file that could be read is certainly dead (see the header).
+ * Exported for the tests, which pass the platform whose rule they check.
+ */
+export function holderGone(owner: LockOwner, platform: NodeJS.Platform = process.platform): boolean {
+  // Readable content of a lock created unshared: the holder's handle is closed.
+  if (platform === 'win32' && owner.handle === true) return true;
+  if (!pidAlive(owner.pid)) return true;
+  if (platform === 'linux' && owner.start !== undefined) {
+    const now = processStart(owner.pid);
+    // Unknown (unreadable /proc): "alive" stands; staleMs still applies.
+    if (now !== undefined && now !== owner.start) return true;
+  }
+  return false;
+}
+
 function isStale(seen: Seen, staleMs: number, now = Date.now()): boolean {
   if (!seen.owner) return now - seen.mtimeMs > INCOMPLETE_GRACE_MS;
-  return !pidAlive(seen.owner.pid) || now - seen.owner.created > staleMs;
+  return holderGone(seen.owner) || now - seen.owner.created > staleMs;
 }
 
 function ownerContent(token: string): string {
+  const owner: LockOwner = { pid: process.pid, token, created: Date.now() };
+  if (WINDOWS) owner.handle = true;
+  else {
+    const start = selfStart();
+    if (start) owner.start = start;
+  }
+  return JSON.stringify(owner);
+}
+
+/** The breaker's content: it is judged by age only, and never held open. */
+function breakerContent(token: string): string {
   return JSON.stringify({ pid: process.pid, token, created: Date.now() } satisfies LockOwner);
 }
 
@@ -166,8 +268,8 @@ function unlinkIfContent(file: string, raw: string): void {
  */
 export function breakStaleLock(file: string, seen: { raw: string }, staleMs = DEFAULT_LOCK_STALE_MS): boolean {
   const breaker = `${file}.break`;
-  const content = ownerContent(newToken());
-  if (!tryCreate(breaker, content)) {
+  const content = breakerContent(newToken());
+  if (!tryCreate(breaker, content, false)) {
     const other = look(breaker);
     if (other && Date.now() - other.mtimeMs > BREAKER_STALE_MS) unlinkIfContent(breaker, other.raw);
     return false;
@@ -183,13 +285,22 @@ export function breakStaleLock(file: string, seen: { raw: string }, staleMs = DE
 
 class FileLock implements Lock {
   private released = false;
-  constructor(readonly file: string, readonly token: string) {}
+  constructor(readonly file: string, readonly token: string, private fd: number | undefined) {}
 
+  /** Never throws: a lock file left behind is recognised as its holder's once the holder is gone. */
   release(): void {
     if (this.released) return;
     this.released = true;
-    const seen = look(this.file);
-    if (seen?.owner?.token === this.token) fs.rmSync(this.file, { force: true, maxRetries: 5, retryDelay: 20 });
+    try {
+      // Windows: close first (nobody, this process included, can open or delete the unshared file
+      // meanwhile). A waiter may then break it before we remove it: harmless, we are done with it.
+      if (this.fd !== undefined) fs.closeSync(this.fd);
+      this.fd = undefined;
+      const seen = look(this.file);
+      if (seen?.owner?.token === this.token) fs.rmSync(this.file, { force: true, maxRetries: 5, retryDelay: 20 });
+    } catch {
+      /* see above */
+    }
   }
 }
 
@@ -205,7 +316,8 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
   const token = newToken();
   let wait = opts.pollMs ?? DEFAULT_POLL_MS;
   for (;;) {
-    if (tryCreate(file, ownerContent(token))) return new FileLock(file, token);
+    const made = tryCreate(file, ownerContent(token), true);
+    if (made) return new FileLock(file, token, made.fd);
     const seen = look(file);
     if (seen && isStale(seen, staleMs) && breakStaleLock(file, seen, staleMs)) continue;
     if (Date.now() >= deadline) throw new LockTimeoutError(file, timeoutMs, seen?.owner);

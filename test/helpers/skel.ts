@@ -56,7 +56,7 @@ export async function runSkel(env: NodeJS.ProcessEnv, stdin: string | Buffer | (
   let stdout = '';
   let stderr = '';
   const code = await runPlugin(
-    { name: 'test-plugin', productVersion: 'v0.0.0', load: async () => recordingHandlers(calls, overrides) },
+    { name: 'test-plugin', productVersion: 'v0.0.0', confSchema: 'conf-l2bridge', load: async () => recordingHandlers(calls, overrides) },
     {
       env,
       platform: 'linux',

@@ -161,4 +161,181 @@ test('round-robin: a released address is not handed out again at once', async ()
   }
 });
 
+const ipFiles = (dir: string) => fs.readdirSync(path.join(dir, 'cbr0')).filter((f) => /^[\d.]+$/.test(f)).sort();
+
+test('GC removes only what the built-in allocator marked as its own in a store shared with host-local', async () => {
+  const dir = scratch();
+  try {
+    const conf = { subnet: '10.1.2.0/24' };
+    await ipam(dir, conf, 'ctr-a').add(); // .3, ours, not valid: released
+    await ipam(dir, conf, 'ctr-b').add(); // .4, ours, valid: kept
+    const d = path.join(dir, 'cbr0');
+    // host-local run by hand for kube-proxy's source VIP: an attachment-shaped owner with a made-up ID.
+    fs.writeFileSync(path.join(d, '10.1.2.200'), 'source-vip-made-up-id\r\neth0');
+    // Another host-local allocation (a pod of a conf that delegates to host-local).
+    fs.writeFileSync(path.join(d, '10.1.2.201'), 'ctr-hl\r\neth0');
+    fs.writeFileSync(path.join(d, 'notes.txt'), 'kube-proxy\r\nsource vip\r\n');
+    fs.writeFileSync(path.join(d, '10.9.9.9'), 'outside\r\neth0'); // an address outside the conf's ranges
+    await ipam(dir, conf).gc([{ containerId: 'ctr-b', ifName: 'eth0' }]);
+    assert.equal(ipFiles(dir), ['10.1.2.200', '10.1.2.201', '10.1.2.4', '10.9.9.9']);
+    assert.ok(fs.existsSync(path.join(d, 'notes.txt')));
+    assert.is(fs.readFileSync(path.join(d, '10.1.2.200'), 'utf8'), 'source-vip-made-up-id\r\neth0');
+    // host-local compatibility: our files read as taken and DEL by owner works (also for host-local's DEL).
+    assert.is(fs.readFileSync(path.join(d, '10.1.2.4'), 'utf8'), 'ctr-b\r\neth0');
+    await ipam(dir, conf, 'ctr-b').del();
+    await ipam(dir, conf).gc([]);
+    assert.equal(ipFiles(dir), ['10.1.2.200', '10.1.2.201', '10.9.9.9']);
+    assert.equal(fs.readdirSync(d).filter((f) => f.startsWith('.')), [], 'no marker or temp file left');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an address host-local released and handed out again is not ours any more: GC keeps it', async () => {
+  const dir = scratch();
+  try {
+    const conf = { subnet: '10.1.2.0/24' };
+    await ipam(dir, conf, 'ctr-a').add();
+    const file = path.join(dir, 'cbr0', '10.1.2.3');
+    // host-local's DEL by owner removes the address file (say a marker of ours stays behind), then host-local's ADD takes it again.
+    fs.rmSync(file);
+    fs.writeFileSync(file, 'ctr-hl\r\neth0', { flag: 'wx' });
+    await ipam(dir, conf).gc([]);
+    assert.is(fs.readFileSync(file, 'utf8'), 'ctr-hl\r\neth0');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a claim is never born ownerless: a process killed while writing its owner leaves no address file', async () => {
+  const dir = scratch();
+  const realWrite = fs.writeSync;
+  try {
+    const conf = { subnet: '10.1.2.0/24' };
+    await ipam(dir, conf, 'ctr-0').add(); // the directory and lock exist: the next write is the owner's
+    let armed = true;
+    (fs as { writeSync: unknown }).writeSync = (...args: unknown[]) => {
+      const text = typeof args[1] === 'string' ? args[1] : Buffer.isBuffer(args[1]) ? args[1].toString() : '';
+      if (armed && text.includes('ctr-a')) {
+        armed = false;
+        throw new Error('killed');
+      }
+      return (realWrite as (...a: unknown[]) => number)(...args);
+    };
+    await ipam(dir, conf, 'ctr-a').add().catch(() => undefined);
+    (fs as { writeSync: unknown }).writeSync = realWrite;
+    assert.not.ok(armed, 'the owner write was interrupted');
+    for (const f of ipFiles(dir)) assert.is.not(fs.readFileSync(path.join(dir, 'cbr0', f), 'utf8'), '', `${f} is ownerless`);
+    assert.equal(ipFiles(dir), ['10.1.2.3']);
+  } finally {
+    (fs as { writeSync: unknown }).writeSync = realWrite;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ownerless claims and our temp files are reclaimed after the grace period only (GC, and ADD on a full range)', async () => {
+  const dir = scratch();
+  try {
+    const conf = { subnet: '10.1.2.0/29' }; // .3 .4 .5 .6 usable
+    for (let i = 0; i < 3; i++) await ipam(dir, conf, `ctr-${i}`).add(); // .3 .4 .5
+    const d = path.join(dir, 'cbr0');
+    const old = new Date(Date.now() - 120_000);
+    fs.writeFileSync(path.join(d, '10.1.2.6'), ''); // born ownerless, long ago
+    fs.utimesSync(path.join(d, '10.1.2.6'), old, old);
+    const oldTmp = path.join(d, '.10.1.2.6.4242.0badc0de.tmp');
+    fs.writeFileSync(oldTmp, 'ctr-x\r\neth0');
+    fs.utimesSync(oldTmp, old, old);
+    const youngTmp = path.join(d, '.10.1.2.5.4242.00c0ffee.tmp');
+    fs.writeFileSync(youngTmp, 'ctr-y\r\neth0');
+    const foreignOld = path.join(d, '.keep-me.tmp');
+    fs.writeFileSync(foreignOld, '');
+    fs.utimesSync(foreignOld, old, old);
+    // The range is full but for the ownerless claim: ADD reclaims it.
+    assert.is((await ipam(dir, conf, 'ctr-3').add()).ips![0]!.address, '10.1.2.6/29');
+    assert.is(fs.readFileSync(path.join(d, '10.1.2.6'), 'utf8'), 'ctr-3\r\neth0');
+    assert.not.ok(fs.existsSync(oldTmp));
+    assert.ok(fs.existsSync(youngTmp), 'a young temp file may be a claim in progress');
+    assert.ok(fs.existsSync(foreignOld), 'not one of ours');
+    // A young ownerless file is left to its writer; an old one goes at GC.
+    await ipam(dir, conf, 'ctr-3').del();
+    fs.writeFileSync(path.join(d, '10.1.2.6'), '');
+    await ipam(dir, conf).gc([0, 1, 2].map((i) => ({ containerId: `ctr-${i}`, ifName: 'eth0' })));
+    assert.ok(fs.existsSync(path.join(d, '10.1.2.6')));
+    fs.utimesSync(path.join(d, '10.1.2.6'), old, old);
+    await ipam(dir, conf).gc([0, 1, 2].map((i) => ({ containerId: `ctr-${i}`, ifName: 'eth0' })));
+    assert.not.ok(fs.existsSync(path.join(d, '10.1.2.6')));
+    assert.equal(ipFiles(dir), ['10.1.2.3', '10.1.2.4', '10.1.2.5']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+async function cniError(p: Promise<unknown>): Promise<CniError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.instance(err, CniError, String((err as Error).stack));
+    return err as CniError;
+  }
+  return assert.unreachable('expected a CniError') as never;
+}
+
+test('a directory where an address file should be is a typed CNI error naming it; DEL and GC go on', async () => {
+  const dir = scratch();
+  try {
+    const conf = { subnet: '10.1.2.0/24' };
+    fs.mkdirSync(path.join(dir, 'cbr0', '10.1.2.3'), { recursive: true });
+    const err = await cniError(ipam(dir, conf).add());
+    assert.is(err.code, 5);
+    assert.match(err.message, path.join(dir, 'cbr0', '10.1.2.3'));
+    const req = await cniError(ipam(dir, conf, 'ctr-b', { requested: ['10.1.2.3'] }).add());
+    assert.ok(req.code === 5 || req.code === 105, String(req.code));
+    assert.match(req.message, '10.1.2.3');
+    await ipam(dir, conf).del();
+    await ipam(dir, conf).gc([]);
+    assert.ok(fs.statSync(path.join(dir, 'cbr0', '10.1.2.3')).isDirectory(), 'not ours to remove');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a directory where last_reserved_ip is kept is a typed CNI error naming it, and no address is held', async () => {
+  const dir = scratch();
+  try {
+    const last = path.join(dir, 'cbr0', 'last_reserved_ip.0');
+    fs.mkdirSync(last, { recursive: true });
+    const err = await cniError(ipam(dir, { subnet: '10.1.2.0/24' }).add());
+    assert.is(err.code, 5);
+    assert.match(err.message, last);
+    assert.equal(ipFiles(dir), []);
+    assert.equal(fs.readdirSync(path.join(dir, 'cbr0')).filter((f) => f.startsWith('.')), []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a relative ipam.dataDir is refused (7): it would land in the runtime\'s working directory', async () => {
+  const err = await cniError((async () => ipam('relative/store', { subnet: '10.1.2.0/24' }))());
+  assert.is(err.code, 7);
+  assert.match(err.message, 'ipam.dataDir');
+  const win = await cniError((async () => ipam('state\\ipam', { subnet: '10.1.2.0/24' }, 'ctr-a', { platform: 'win32' }))());
+  assert.is(win.code, 7);
+  ipam('C:\\k\\state', { subnet: '10.1.2.0/24' }, 'ctr-a', { platform: 'win32' }); // absolute on Windows: accepted
+});
+
+test('modes do not depend on the umask: data directory 0700, address and last_reserved_ip files 0600', async () => {
+  const dir = scratch();
+  const old = process.umask(0);
+  try {
+    await ipam(path.join(dir, 'new'), { subnet: '10.1.2.0/24' }).add();
+    const d = path.join(dir, 'new', 'cbr0');
+    assert.is(fs.statSync(path.join(dir, 'new')).mode & 0o777, 0o700);
+    assert.is(fs.statSync(d).mode & 0o777, 0o700);
+    for (const f of fs.readdirSync(d)) assert.is(fs.statSync(path.join(d, f)).mode & 0o777, 0o600, f);
+  } finally {
+    process.umask(old);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

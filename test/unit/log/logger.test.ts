@@ -66,4 +66,116 @@ test('an unwritable log never throws: the invocation goes on', async () => {
   }
 });
 
+/** A logger whose warnings are collected, with a fallback file in `dir`. */
+function logger(file: string, dir: string, base: Record<string, unknown> = { plugin: 'p', command: 'ADD' }, extra: { maxBytes?: number; keep?: number } = {}) {
+  const warnings: string[] = [];
+  const log = new Logger({ file, fallback: path.join(dir, 'default', 'cni.log'), warn: (m: string) => warnings.push(m), ...extra }, base);
+  return { log, warnings, fallback: path.join(dir, 'default', 'cni.log') };
+}
+
+test('a symlink as logFile is refused: its target is untouched, the line goes to the default file, stderr is told', async () => {
+  const dir = scratch();
+  try {
+    const target = path.join(dir, 'precious');
+    fs.writeFileSync(target, 'precious data\n');
+    const link = path.join(dir, 'cni.log');
+    fs.symlinkSync(target, link);
+    const { log, warnings, fallback } = logger(link, dir);
+    assert.is(await log.step('x', async () => 42), 42);
+    log.finish('ok');
+    assert.is(fs.readFileSync(target, 'utf8'), 'precious data\n');
+    assert.ok(fs.lstatSync(link).isSymbolicLink());
+    assert.equal(fs.readFileSync(fallback, 'utf8').trim().split('\n').map((l) => JSON.parse(l).step), ['x', 'done']);
+    assert.is(warnings.length, 1);
+    assert.match(warnings[0]!, link);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an existing file that is not one of our logs is never appended to or rotated', async () => {
+  const dir = scratch();
+  try {
+    const file = path.join(dir, 'app.conf');
+    const text = 'important: yes\n'.repeat(100);
+    fs.writeFileSync(file, text);
+    const { log, warnings, fallback } = logger(file, dir, { plugin: 'p' }, { maxBytes: 100 });
+    log.event('a');
+    log.close();
+    assert.is(fs.readFileSync(file, 'utf8'), text);
+    assert.not.ok(fs.existsSync(`${file}.1`), 'not rotated');
+    assert.is(JSON.parse(fs.readFileSync(fallback, 'utf8')).step, 'a');
+    assert.is(warnings.length, 1);
+    // An empty file is not recognisably ours either.
+    const empty = path.join(dir, 'empty.log');
+    fs.writeFileSync(empty, '');
+    const second = logger(empty, dir);
+    second.log.event('b');
+    second.log.close();
+    assert.is(fs.readFileSync(empty, 'utf8'), '');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('our own log file is appended to; when even the default file is refused, the invocation goes on', async () => {
+  const dir = scratch();
+  try {
+    const file = path.join(dir, 'cni.log');
+    for (const run of [1, 2]) {
+      const { log, warnings } = logger(file, dir, { plugin: 'p', run });
+      log.event('a');
+      log.close();
+      assert.equal(warnings, []);
+    }
+    assert.equal(fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).run), [1, 2]);
+    const foreign = path.join(dir, 'foreign');
+    fs.writeFileSync(foreign, 'x\n');
+    const log = new Logger({ file: foreign, fallback: foreign, warn: () => undefined }, { plugin: 'p' });
+    assert.is(await log.step('x', async () => 7), 7);
+    log.finish('ok');
+    assert.is(fs.readFileSync(foreign, 'utf8'), 'x\n');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('rotation never renames over a file that is not one of our rotated logs', () => {
+  const dir = scratch();
+  try {
+    const file = path.join(dir, 'cni.log');
+    fs.writeFileSync(`${file}.2`, 'someone else\n');
+    fs.symlinkSync(path.join(dir, 'elsewhere'), `${file}.3`);
+    for (let i = 0; i < 5; i++) {
+      const { log } = logger(file, dir, { plugin: 'p', run: i, pad: 'x'.repeat(150) }, { maxBytes: 200, keep: 3 });
+      log.event('a');
+      log.event('b');
+      log.close();
+    }
+    assert.is(fs.readFileSync(`${file}.2`, 'utf8'), 'someone else\n');
+    assert.ok(fs.lstatSync(`${file}.3`).isSymbolicLink());
+    assert.is(JSON.parse(fs.readFileSync(file, 'utf8').split('\n')[0]!).run, 4);
+    assert.is(JSON.parse(fs.readFileSync(`${file}.1`, 'utf8').split('\n')[0]!).run, 3);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('modes do not depend on the umask: the log file 0600, directories made for it 0700', () => {
+  const dir = scratch();
+  const old = process.umask(0);
+  try {
+    const file = path.join(dir, 'a', 'b', 'cni.log');
+    const { log } = logger(file, dir);
+    log.event('a');
+    log.close();
+    assert.is(fs.statSync(file).mode & 0o777, 0o600);
+    assert.is(fs.statSync(path.join(dir, 'a', 'b')).mode & 0o777, 0o700);
+    assert.is(fs.statSync(path.join(dir, 'a')).mode & 0o777, 0o700);
+  } finally {
+    process.umask(old);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

@@ -4,6 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rawEndpointPolicies } from '../../../shared/policy/raw';
+import { canonicalize } from '../../../shared/config/canonical';
+import { nodes, roots } from '../../../shared/config/shapes.generated';
 import { portMappingPolicies, protocolNumber } from '../../../shared/policy/port-mapping';
 import { endpointPolicies, natExceptions, type PolicyInput } from '../../../shared/policy/derive';
 import { planEndpoint } from '../../../shared/plugin/endpoint';
@@ -15,7 +17,8 @@ import type { HostComputeNetwork } from '../../../shared/hns/model/network';
 import { mode as l2bridge } from '../../../plugins/win-l2bridge/plugin';
 import { mode as overlay, overlayMac } from '../../../plugins/win-overlay/plugin';
 
-const conf = (extra: Partial<NetConf> = {}): NetConf => ({ name: 'cbr0', type: 'win-l2bridge', ...extra });
+/** A conf as the plugins see it: decoded (keys folded as Go folds them) before anything reads it. */
+const conf = (extra: Record<string, unknown> = {}): NetConf => canonicalize({ name: 'cbr0', type: 'win-l2bridge', ...extra }, nodes, roots['conf-l2bridge']).conf as unknown as NetConf;
 
 function throwsCode(fn: () => unknown, code: number, needle: string) {
   try {
@@ -96,7 +99,7 @@ test('port mappings: LocalRoutedVip on L2Bridge, the IPv6 twin for dual-stack, h
 });
 
 const input = (c: NetConf, addrs: string[], extra: Partial<PolicyInput> = {}): PolicyInput => ({
-  conf: c, podAddresses: addrs.map((a) => parseCidr(a)!), modeExceptions: [], nodeIpRoute: true, localRoutedVip: true, loopbackDsr: false, raw: [], ...extra,
+  conf: c, podAddresses: addrs.map((a) => parseCidr(a)!), modeExceptions: [], nodeIpRoute: true, localRoutedVip: true, loopbackDsr: false, raw: [], portMappings: c.runtimeConfig?.portMappings ?? [], ...extra,
 });
 
 test('NAT exceptions: per family, nodeSubnet over nodeIP/32, in a fixed order, without duplicates', () => {

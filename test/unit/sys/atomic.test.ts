@@ -36,4 +36,17 @@ test('readJsonFile: the fallback for a missing file, an error naming the file fo
   assert.throws(() => readJsonFile(bad, {}), (err: Error) => err.message.startsWith(`${bad} is not valid JSON`));
 });
 
+test('modes do not depend on the umask: the file is 0600 (its temp file too), directories made for it 0700', () => {
+  const old = process.umask(0);
+  try {
+    const file = path.join(scratch, 'm', 'n', 'state.json');
+    writeFileAtomic(file, '{}');
+    assert.is(fs.statSync(file).mode & 0o777, 0o600);
+    assert.is(fs.statSync(path.dirname(file)).mode & 0o777, 0o700);
+    assert.is(fs.statSync(path.join(scratch, 'm')).mode & 0o777, 0o700);
+  } finally {
+    process.umask(old);
+  }
+});
+
 test.run();

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { acquireLock, breakStaleLock, LockTimeoutError, withLock } from '../../../shared/sys/lock';
+import { CniError } from '../../../shared/cni/errors';
+import { acquireLock, breakStaleLock, holderGone, LockTimeoutError, withLock } from '../../../shared/sys/lock';
 import { bundledWorker } from '../../helpers/bundle';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lock-test-'));
@@ -17,7 +18,7 @@ function deadPid(): number {
   return r.pid!;
 }
 
-function writeLock(file: string, owner: { pid: number; token: string; created: number }): string {
+function writeLock(file: string, owner: { pid: number; token: string; created: number; start?: string; handle?: boolean }): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const raw = JSON.stringify(owner);
   fs.writeFileSync(file, raw);
@@ -185,6 +186,98 @@ test('release leaves a lock file that is no longer ours', async () => {
   const other = writeLock(file, { pid: process.pid, token: 'someone-else', created: Date.now() });
   lock.release();
   assert.is(fs.readFileSync(file, 'utf8'), other);
+});
+
+test('the holder records its process start time (Linux: boot id and /proc/<pid>/stat field 22)', async () => {
+  const file = lockFile();
+  const lock = await acquireLock(file);
+  const owner = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  assert.is(owner.start, `${fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}:${ticks}`);
+  lock.release();
+});
+
+test('a lock naming a live pid that is not its holder (another start time: the pid was reused) is broken at once', async () => {
+  const file = lockFile();
+  writeLock(file, { pid: process.ppid, token: 'reused', created: Date.now(), start: 'another-boot:12345' });
+  const t0 = Date.now();
+  const lock = await acquireLock(file, { timeoutMs: 2_000 });
+  assert.ok(Date.now() - t0 < 1_000, 'not after staleMs');
+  assert.is(JSON.parse(fs.readFileSync(file, 'utf8')).token, lock.token);
+  lock.release();
+});
+
+test('a lock of a live holder with its own start time is not broken; a killed holder with a start time is recovered at once', async () => {
+  const file = lockFile();
+  const child = spawn(process.execPath, [bundledWorker('lock-worker.ts'), 'hold', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((r) => child.on('exit', r));
+  try {
+    await new Promise<void>((resolve) => child.stdout!.on('data', () => resolve()));
+    const owner = JSON.parse(fs.readFileSync(file, 'utf8'));
+    assert.is(owner.pid, child.pid);
+    assert.type(owner.start, 'string');
+    await timesOut(acquireLock(file, { timeoutMs: 150 }));
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
+  const t0 = Date.now();
+  (await acquireLock(file, { timeoutMs: 2_000 })).release();
+  assert.ok(Date.now() - t0 < 1_000);
+});
+
+test('holderGone: the decision per platform', () => {
+  const mine = { pid: process.pid, token: 't', created: Date.now() };
+  // Windows: the holder keeps its lock file open without sharing; content that could be read proves its handle is closed.
+  assert.ok(holderGone({ ...mine, handle: true }, 'win32'));
+  // A lock of an older version (no handle mark) falls back to the pid.
+  assert.not.ok(holderGone({ ...mine }, 'win32'));
+  assert.ok(holderGone({ ...mine, pid: deadPid() }, 'win32'));
+  // Linux: the pid's start time must match.
+  assert.ok(holderGone({ ...mine, pid: process.ppid, start: 'x:1' }, 'linux'));
+  assert.ok(holderGone({ ...mine, pid: deadPid(), start: 'x:1' }, 'linux'));
+  assert.not.ok(holderGone({ ...mine, pid: process.ppid }, 'linux'));
+});
+
+async function cniError(p: Promise<unknown>): Promise<CniError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.instance(err, CniError, String((err as Error).stack));
+    return err as CniError;
+  }
+  return assert.unreachable('expected a CniError') as never;
+}
+
+test('a directory where the lock file should be is a typed CNI error naming the file', async () => {
+  const file = lockFile();
+  fs.mkdirSync(file, { recursive: true });
+  const err = await cniError(acquireLock(file, { timeoutMs: 500 }));
+  assert.is(err.code, 5);
+  assert.match(err.message, file);
+  assert.match(err.message, 'not a regular file');
+});
+
+test('a lock file name too long for the file system is a typed CNI error naming the problem', async () => {
+  const file = path.join(scratch, `pod-${'c'.repeat(300)}.lock`);
+  const err = await cniError(acquireLock(file, { timeoutMs: 500 }));
+  assert.is(err.code, 5);
+  assert.match(err.message, 'too long');
+});
+
+test('modes do not depend on the umask: lock files 0600, directories made for them 0700', async () => {
+  const old = process.umask(0);
+  try {
+    const file = lockFile();
+    const lock = await acquireLock(file);
+    assert.is(fs.statSync(file).mode & 0o777, 0o600);
+    assert.is(fs.statSync(path.dirname(file)).mode & 0o777, 0o700);
+    assert.is(fs.statSync(path.dirname(path.dirname(file))).mode & 0o777, 0o700);
+    lock.release();
+  } finally {
+    process.umask(old);
+  }
 });
 
 test.run();

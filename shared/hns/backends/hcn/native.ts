@@ -6,10 +6,15 @@
 // the whole koffi API; the npm package's JS wrapper only adds deprecated aliases). Outside a SEA
 // (tests, tsx, `node bundle.js`) plain require('koffi') works; esbuild leaves it external.
 // The same code runs on Windows and under Wine: there is no Wine-only branch.
+//
+// Native code is loaded only from beside the executable (<bin_dir>\.cni-native), a folder that
+// only administrators may write, so the module is trusted exactly as much as the .exe carrying
+// it. There is no temp-folder fallback: under SYSTEM that is C:\Windows\Temp, where another
+// local user could plant or swap the DLL between its write and its load. If the folder cannot be
+// written, loading fails with an error naming it and saying what to do.
 
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type * as KoffiModule from 'koffi';
 
@@ -33,7 +38,7 @@ export function loadKoffi(): Koffi {
 function loadFresh(): Koffi {
   const sea = seaApi();
   if (sea?.isSea()) {
-    const file = materializeFirstWritable(seaAsset(sea), nativeRoots());
+    const file = nativeModuleFile(seaAsset(sea));
     const mod = { exports: {} as Koffi };
     process.dlopen(mod, file);
     return mod.exports;
@@ -41,26 +46,33 @@ function loadFresh(): Koffi {
   return require('koffi') as Koffi;
 }
 
-/**
- * Where the native module is written: beside the executable first. That folder (C:\k\cni\bin)
- * is writable by administrators only, so the module is trusted exactly as much as the .exe that
- * carries it; a shared temp folder would let another user plant or swap a DLL that a SYSTEM
- * process then loads. The temp folder is the fallback for a read-only install.
- */
-function nativeRoots(): string[] {
-  return [path.join(path.dirname(process.execPath), '.cni-native'), path.join(os.tmpdir(), 'cni-native')];
+export interface NativeLocation {
+  /** The running executable (process.execPath). */
+  execPath: string;
+  /** path.win32 on Windows; injected by the tests. */
+  path: path.PlatformPath;
+  /** Writes the module under a root; materializeNative unless a test replaces it. */
+  write?: (bytes: Uint8Array, root: string) => string;
 }
 
-function materializeFirstWritable(bytes: Uint8Array, roots: string[]): string {
-  let last: unknown;
-  for (const root of roots) {
-    try {
-      return materializeNative(bytes, root);
-    } catch (err) {
-      last = err;
-    }
+/**
+ * The native module's file, written if needed, under `<folder of the executable>/.cni-native`,
+ * and nowhere else (see the header). Throws an error naming the folder if it cannot be written.
+ */
+export function nativeModuleFile(bytes: Uint8Array, where: NativeLocation = { execPath: process.execPath, path }): string {
+  const p = where.path;
+  const binDir = p.dirname(where.execPath);
+  const root = p.join(binDir, '.cni-native');
+  try {
+    return (where.write ?? materializeNative)(bytes, root);
+  } catch (err) {
+    throw new Error(
+      `cannot write koffi's native module, which the hcn backend needs, to ${root}: ${(err as Error).message}. ` +
+        `Native code is loaded only from beside the executable, a folder only administrators may write, never from a temp folder. ` +
+        `Run the plugin as SYSTEM or an administrator (as containerd does), and keep ${binDir} writable by Administrators and SYSTEM only; ` +
+        `or, for a read-only install, have an administrator run any plugin once so it writes ${p.join(root, '<hash>', KOFFI_ASSET)}.`,
+    );
   }
-  throw last;
 }
 
 function seaAsset(sea: SeaApi): Uint8Array {

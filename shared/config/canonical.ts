@@ -1,0 +1,103 @@
+// Decodes a conf the way the Go plugins and runtimes do, before the schema sees it: keys match
+// case-insensitively (an exact match wins), null means absent, and enum values (policy type
+// names) match case-insensitively as HNS matches them. The result uses the schemas' one
+// spelling, so everything after this reads `conf.policies`, never `conf.Policies`.
+//
+// What to fold is not written here: build.mjs derives it from the schemas (scripts/shapes.mjs).
+// Besides the rewritten conf, this reports what a reader of the logs must see: keys nobody reads
+// (a misspelling, or a key of another plugin), keys accepted and ignored, and keys given twice.
+
+import type { ShapeNode } from './shapes.generated';
+
+export interface ConfNote {
+  /** `policies[0].value.ExceptionList` (the spelling the conf used). */
+  key: string;
+  kind: 'unknown' | 'ignored' | 'duplicate';
+  detail?: string;
+}
+
+export interface Canonical {
+  conf: Record<string, unknown>;
+  notes: ConfNote[];
+}
+
+function joinKey(path: string, key: string): string {
+  return /^[A-Za-z_$][\w$-]*$/.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+class Canonicalizer {
+  readonly notes: ConfNote[] = [];
+  constructor(private readonly nodes: readonly ShapeNode[]) {}
+
+  value(v: unknown, index: number, path: string): unknown {
+    const node = index >= 0 ? this.nodes[index] : undefined;
+    if (!node) return v;
+    if (typeof v === 'string' && node.e) return node.e[v.toLowerCase()] ?? v;
+    if (Array.isArray(v)) return node.i === undefined ? v : v.map((item, i) => this.value(item, node.i!, `${path}[${i}]`));
+    if (isObject(v) && (node.p || node.x !== undefined || node.s)) return this.object(v, this.variant(v, node), path);
+    return v;
+  }
+
+  /** The node of the variant a discriminated union picks (discriminators read case-insensitively). */
+  private variant(obj: Record<string, unknown>, node: ShapeNode): ShapeNode {
+    for (const [key, cases, absent] of node.s ?? []) {
+      const lower = key.toLowerCase();
+      const given = key in obj ? obj[key] : Object.entries(obj).find(([k]) => k.toLowerCase() === lower)?.[1];
+      if (given === undefined || given === null) {
+        if (absent !== undefined) return this.nodes[absent]!;
+        continue;
+      }
+      if (typeof given !== 'string') continue;
+      const hit = Object.keys(cases).find((c) => c.toLowerCase() === given.toLowerCase());
+      if (hit !== undefined) return this.nodes[cases[hit]!]!;
+    }
+    return node;
+  }
+
+  private object(obj: Record<string, unknown>, node: ShapeNode, path: string): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const from = new Map<string, string>();
+    for (const [key, v] of Object.entries(obj)) {
+      if (v === null) continue; // Go: null leaves the field as if absent
+      const hit = node.p?.[key.toLowerCase()];
+      const name = hit ? hit[0] : key;
+      const child = hit ? hit[1] : node.x !== undefined && node.x >= 0 ? node.x : -1;
+      if (!hit && node.x === undefined) this.notes.push({ key: joinKey(path, key), kind: 'unknown' });
+      if (hit && node.w?.[name] !== undefined) this.notes.push({ key: joinKey(path, key), kind: 'ignored', detail: node.w[name] });
+      const earlier = from.get(name);
+      if (earlier !== undefined) {
+        // Go lets the later key win; an exact spelling winning is easier to reason about, and
+        // either way the conf says two things, which is worth a warning.
+        const keepNew = key === name;
+        this.notes.push({ key: joinKey(path, keepNew ? earlier : key), kind: 'duplicate', detail: `the same key as "${keepNew ? key : earlier}"; that one is used` });
+        if (!keepNew) continue;
+      }
+      from.set(name, key);
+      out[name] = this.value(v, child, joinKey(path, name));
+    }
+    return out;
+  }
+}
+
+/** The conf in the schemas' spelling, and what the caller should warn about. */
+export function canonicalize(conf: Record<string, unknown>, nodes: readonly ShapeNode[], root: number): Canonical {
+  const c = new Canonicalizer(nodes);
+  const out = c.value(conf, root, '') as Record<string, unknown>;
+  return { conf: out, notes: c.notes };
+}
+
+/** One line per note, for stderr and the log. */
+export function describeNote(n: ConfNote): string {
+  switch (n.kind) {
+    case 'unknown':
+      return `unknown key "${n.key}" in the network configuration is ignored (check its spelling)`;
+    case 'ignored':
+      return `key "${n.key}" is accepted and ignored: ${n.detail}`;
+    case 'duplicate':
+      return `key "${n.key}" is ${n.detail}`;
+  }
+}
