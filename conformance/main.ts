@@ -8,12 +8,14 @@
 //
 // See conformance/README.md for every option.
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { selectCases, ALL_CASES } from './cases/index';
 import type { CaseResult } from './lib/case';
 import { BUILTIN_PROFILES, customProfile, FAKE_IPAM_BINARY, type PluginProfile, ROOT } from './lib/profile';
 import { runPlugin, type PluginRun } from './lib/runner';
+import { loadConfList } from './runtime/libcni';
 
 interface Options {
   plugin?: string;
@@ -99,6 +101,25 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
+/**
+ * Builds what the run needs (incremental: nothing is redone when up to date): the suite's Linux
+ * executables for its own plugins, and the fake IPAM either way.
+ */
+function buildWhatIsNeeded(o: Options): void {
+  const args = o.plugin ? ['build.mjs', '--target', 'linux-x64', '--only', 'fake-ipam'] : ['build.mjs', '--target', 'linux-x64', '--tools'];
+  const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed (exit ${r.status})`);
+}
+
+/** A conf that already holds runtimeConfig tests something no runtime sends: the runtime writes it from the capabilities. */
+function warnOnRuntimeConfig(file: string): void {
+  const list = loadConfList(file);
+  const given = list.plugins.filter((p) => Object.keys(p).some((k) => k.toLowerCase() === 'runtimeconfig'));
+  if (given.length) {
+    process.stderr.write(`conformance: warning: ${file} already holds "runtimeConfig": runtimes build it for each request from the declared "capabilities", but the harness sends the conf as given, so every case carries this one (cases that set their own replace it); remove it from the conf to test what runtimes send\n`);
+  }
+}
+
 function profiles(o: Options): PluginProfile[] {
   if (o.plugin) {
     return [customProfile({
@@ -172,6 +193,8 @@ async function main(): Promise<number> {
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
+    if (o.conf) warnOnRuntimeConfig(o.conf);
+    buildWhatIsNeeded(o);
     targets = profiles(o);
     for (const t of targets) {
       try {

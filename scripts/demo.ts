@@ -4,10 +4,12 @@
 // Prints each step's result and what HNS holds after it.
 //
 //   npm run demo            (builds the Linux executables first)
+//
+// Everything the run made stays in .demo/ (emulator state, plugin state, the plugins' logs) until
+// the next run; the last lines say where.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { addNetworkList, checkNetworkList, delNetworkList, loadConfList, type RuntimeAttachment } from '../conformance/runtime/libcni';
 
@@ -64,6 +66,9 @@ async function demo(plugin: string, example: string, root: string): Promise<void
   say(JSON.stringify(await addNetworkList(rt, list, pod), null, 2));
   say('$ hnsctl pods');
   say(hnsctl(env, 'pods'));
+  say('$ hnsctl list endpoints --json   (the pod\'s endpoint as HNS holds it: addresses, routes, DNS, policies)');
+  const endpoints = JSON.parse(hnsctl(env, 'list', 'endpoints', '--json')) as { Name?: string }[];
+  say(JSON.stringify(endpoints.filter((e) => e.Name?.startsWith(pod.containerId)), null, 2));
   say('\n-- CHECK');
   await checkNetworkList(rt, list, pod);
   say('ok');
@@ -75,19 +80,15 @@ async function demo(plugin: string, example: string, root: string): Promise<void
   say('ok');
   say('$ hnsctl list endpoints   (only the node\'s own endpoints are left)');
   say(hnsctl(env, 'list', 'endpoints'));
-  say(`log: ${path.relative(ROOT, env.CNI_LOG_FILE!)} (${fs.readFileSync(env.CNI_LOG_FILE!, 'utf8').trim().split('\n').length} lines)`);
+  say(`log: ${env.CNI_LOG_FILE} (${fs.readFileSync(env.CNI_LOG_FILE!, 'utf8').trim().split('\n').length} lines, one JSON line per step)`);
 }
 
 async function main(): Promise<void> {
-  const keep = process.argv.includes('--keep');
-  const root = keep ? path.join(ROOT, '.demo') : fs.mkdtempSync(path.join(os.tmpdir(), 'cni-demo-'));
+  const root = path.join(ROOT, '.demo');
   fs.rmSync(root, { recursive: true, force: true });
-  try {
-    for (const { plugin, example } of PODS) await demo(plugin, example, root);
-    say('\nAll four plugins: ADD, CHECK, DEL, DEL again: ok');
-  } finally {
-    if (!keep) fs.rmSync(root, { recursive: true, force: true });
-  }
+  for (const { plugin, example } of PODS) await demo(plugin, example, root);
+  say('\nAll four plugins: ADD, CHECK, DEL, DEL again: ok');
+  say(`Kept in ${root}: each plugin's emulator state (hns/), plugin state (state/) and log (cni-plugins.log).`);
 }
 
 main().catch((err) => {

@@ -16,6 +16,7 @@
 //   node.s   [[key, {value: node}, node-when-absent?], ...]: discriminated unions (if/then on a
 //            const); the first whose key is given (or that has an absent case) picks the variant
 //   node.w   keys accepted and ignored ("deprecated": true), with the schema's description
+//   node.a   keys that are another spelling of a key ("aliasOf": a v1 name inside a v2 policy)
 //
 // Nodes are deduplicated (the HCN policy definitions are shared by every mode).
 
@@ -44,7 +45,7 @@ export function buildShapes(schemas, rootIds) {
   }
 
   function emptyAcc() {
-    return { props: new Map(), items: [], additional: [], open: false, closed: false, enums: new Set(), switches: new Map(), deprecated: new Map() };
+    return { props: new Map(), items: [], additional: [], open: false, closed: false, enums: new Set(), switches: new Map(), deprecated: new Map(), aliases: new Map() };
   }
 
   /** Adds what one schema says about the value to `acc`. */
@@ -61,6 +62,7 @@ export function buildShapes(schemas, rootIds) {
       if (!acc.props.has(k)) acc.props.set(k, []);
       acc.props.get(k).push({ schema: s, base });
       if (s && s.deprecated) acc.deprecated.set(k, s.description ?? 'accepted and ignored');
+      if (s && typeof s.aliasOf === 'string') acc.aliases.set(k, s.aliasOf);
     }
     if (schema.additionalProperties === true || schema.patternProperties) acc.open = true;
     else if (schema.additionalProperties === false) acc.closed = true;
@@ -136,6 +138,7 @@ export function buildShapes(schemas, rootIds) {
     if (acc.items.length) node.i = nodeFor(acc.items);
     if (acc.enums.size) node.e = lowerMap([...acc.enums], 'values');
     if (acc.deprecated.size) node.w = Object.fromEntries(acc.deprecated);
+    if (acc.aliases.size) node.a = Object.fromEntries(acc.aliases);
     // A case is the whole object when the discriminator has that value: everything the object's
     // schemas say, plus the case's own schemas. Several discriminators are tried in order.
     for (const [key, sw] of isCase ? [] : acc.switches) {
@@ -193,6 +196,7 @@ function remapNode(n, to) {
   if (n.i !== undefined) o.i = to(n.i);
   if (n.e) o.e = n.e;
   if (n.w) o.w = n.w;
+  if (n.a) o.a = n.a;
   if (n.s) o.s = n.s.map(([k, cases, absent]) => {
     const e = [k, Object.fromEntries(Object.entries(cases).map(([v, c]) => [v, to(c)]))];
     if (absent !== undefined) e.push(to(absent));

@@ -1,6 +1,7 @@
-// The host-gateway executable: the CNI process contract, with the plugin loaded only for verbs that need it.
+// What the suite's executable runs when it is invoked as host-gateway (tools/suite/main.ts): the CNI
+// process contract, with the plugin loaded only for verbs that need it.
 
-import { main } from '../../shared/cni/skel';
+import type { PluginInfo } from '../../shared/cni/skel';
 import { PRODUCT_VERSION } from '../../shared/version';
 
-main({ name: 'host-gateway', productVersion: PRODUCT_VERSION, confSchema: 'conf-host-gateway', load: () => import('./plugin') });
+export const info: PluginInfo = { name: 'host-gateway', productVersion: PRODUCT_VERSION, confSchema: 'conf-host-gateway', load: () => import('./plugin') };

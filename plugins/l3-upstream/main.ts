@@ -1,6 +1,7 @@
-// The l3-upstream executable: the CNI process contract, with the plugin loaded only for verbs that need it.
+// What the suite's executable runs when it is invoked as l3-upstream (tools/suite/main.ts): the CNI
+// process contract, with the plugin loaded only for verbs that need it.
 
-import { main } from '../../shared/cni/skel';
+import type { PluginInfo } from '../../shared/cni/skel';
 import { PRODUCT_VERSION } from '../../shared/version';
 
-main({ name: 'l3-upstream', productVersion: PRODUCT_VERSION, confSchema: 'conf-l3-upstream', load: () => import('./plugin') });
+export const info: PluginInfo = { name: 'l3-upstream', productVersion: PRODUCT_VERSION, confSchema: 'conf-l3-upstream', load: () => import('./plugin') };

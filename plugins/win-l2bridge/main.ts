@@ -1,6 +1,7 @@
-// The win-l2bridge executable: the CNI process contract, with the plugin loaded only for verbs that need it.
+// What the suite's executable runs when it is invoked as win-l2bridge (tools/suite/main.ts): the CNI
+// process contract, with the plugin loaded only for verbs that need it.
 
-import { main } from '../../shared/cni/skel';
+import type { PluginInfo } from '../../shared/cni/skel';
 import { PRODUCT_VERSION } from '../../shared/version';
 
-main({ name: 'win-l2bridge', productVersion: PRODUCT_VERSION, confSchema: 'conf-l2bridge', load: () => import('./plugin') });
+export const info: PluginInfo = { name: 'win-l2bridge', productVersion: PRODUCT_VERSION, confSchema: 'conf-l2bridge', load: () => import('./plugin') };

@@ -35,6 +35,8 @@ export interface CniRequest {
   env: NodeJS.ProcessEnv;
   platform: NodeJS.Platform;
   log: Logger;
+  /** Epoch ms by which the invocation answers, whatever it is waiting for (invocationDeadline). */
+  deadline: number;
 }
 
 export interface PluginHandlers {
@@ -61,6 +63,8 @@ export interface ProcessIo {
   readStdin: () => Buffer;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Tests: the invocation's budget instead of invocationBudgetMs(conf). */
+  budgetMs?: number;
 }
 
 export const processIo = (): ProcessIo => ({
@@ -94,10 +98,15 @@ export async function runPlugin(info: PluginInfo, io: ProcessIo = processIo()): 
   }
   let version: CniVersion | undefined;
   let log: Logger | undefined;
+  let timer: NodeJS.Timeout | undefined;
   try {
     const cmd = readCmdArgs(io.env, io.platform);
     const stdin = readStdinOrFail(io);
     const { conf, notes } = await decodeConf(stdin, info.confSchema);
+    // Known from here on: error objects carry it (the spec's error object has cniVersion).
+    if (typeof conf.cniVersion === 'string' && isSupportedVersion(conf.cniVersion)) version = conf.cniVersion;
+    const budgetMs = io.budgetMs ?? invocationBudgetMs(conf);
+    const deadline = Date.now() + budgetMs;
     const logFile = logFileOf(conf, io);
     log = new Logger(
       { file: logFile.file, platform: io.platform, fallback: defaultLogFile(io.env, io.platform) },
@@ -108,20 +117,41 @@ export async function runPlugin(info: PluginInfo, io: ProcessIo = processIo()): 
     if (!isVerb(command) || command === 'VERSION') throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${command}`, `CNI_COMMAND must be one of ADD, DEL, CHECK, GC, STATUS, VERSION`);
     version = negotiateVersion(command, conf.cniVersion);
     const handlers = await info.load();
-    const req: CniRequest = { verb: command, version, cmd, cniArgs: parseCniArgs(cmd.args), stdin, conf, env: io.env, platform: io.platform, log };
-    const output = await dispatch(handlers, req);
+    const req: CniRequest = { verb: command, version, cmd, cniArgs: parseCniArgs(cmd.args), stdin, conf, env: io.env, platform: io.platform, log, deadline };
+    const overdue = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CniError(ErrorCode.TryAgainLater, `${info.name} ${command} did not finish within ${Math.round(budgetMs / 1000)} s`, 'the node is busy or something it waits for hangs (the HNS service, a lock, the IPAM plugin); the runtime retries')), budgetMs);
+    });
+    const output = await Promise.race([dispatch(handlers, req), overdue]);
     if (output !== undefined) io.stdout(output);
     log.finish('ok');
     return 0;
   } catch (err) {
     const cniErr = asCniError(err);
-    if (!(err instanceof CniError) && err instanceof Error && err.stack) io.stderr(`${info.name}: ${err.stack}\n`);
     io.stdout(JSON.stringify(toErrorObject(cniErr, version), null, 2) + '\n');
     const fields = { code: cniErr.code, error: cniErr.message, ...(cniErr.details ? { details: cniErr.details } : {}) };
-    if (log) log.finish('error', fields);
-    else logEarlyFailure(info, io, command, fields);
+    // An untyped error's stack is for us, in the log; stderr reaches the pod's events.
+    const stack = !(err instanceof CniError) && err instanceof Error && err.stack ? { stack: err.stack } : {};
+    if (log) log.finish('error', { ...fields, ...stack });
+    else logEarlyFailure(info, io, command, { ...fields, ...stack });
     return 1;
+  } finally {
+    if (timer) clearTimeout(timer);
   }
+}
+
+/** Per-call HNS deadline (the conf's hnsTimeoutSeconds, default 30 s). */
+const DEFAULT_HNS_TIMEOUT_S = 30;
+/** What an invocation may take beyond one HNS call's deadline: its other calls, locks, the IPAM. */
+const INVOCATION_MARGIN_MS = 30_000;
+
+/**
+ * The whole invocation's budget: the conf's HNS timeout plus a margin. Past it the runtime gets
+ * "try again later" (11) and the process exits, whatever it was waiting for.
+ */
+export function invocationBudgetMs(conf: Record<string, unknown>): number {
+  const t = conf.hnsTimeoutSeconds;
+  const seconds = typeof t === 'number' && t > 0 && t <= 600 ? t : DEFAULT_HNS_TIMEOUT_S;
+  return seconds * 1000 + INVOCATION_MARGIN_MS;
 }
 
 async function dispatch(h: PluginHandlers, req: CniRequest): Promise<string | undefined> {
@@ -171,13 +201,37 @@ function reportConfNotes(notes: ConfNote[], log: Logger, io: ProcessIo): void {
   log.event('conf-keys', { warnings: lines }, 'warning');
 }
 
+/** Deeper documents are refused before anything walks them (no conf nests past a dozen levels). */
+const MAX_CONF_DEPTH = 64;
+
+/** The parser's complaint without the stdin text it quotes (a conf can carry secrets in args). */
+function jsonErrorText(err: unknown): string {
+  const m = /position (\d+)(?: \(line (\d+) column (\d+)\))?/.exec((err as Error).message ?? '');
+  if (!m) return 'invalid JSON';
+  return m[2] ? `invalid JSON at line ${m[2]}, column ${m[3]}` : `invalid JSON at byte ${m[1]}`;
+}
+
+function depthOf(doc: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[doc, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) max = d;
+    if (max > MAX_CONF_DEPTH) return max;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+  }
+  return max;
+}
+
 function parseJson(stdin: Buffer): Record<string, unknown> {
   let doc: unknown;
   try {
     doc = JSON.parse(stdin.toString('utf8'));
   } catch (err) {
-    throw new CniError(ErrorCode.DecodingFailure, `error unmarshalling network config: ${(err as Error).message}`, stdin.length === 0 ? 'stdin was empty' : undefined);
+    throw new CniError(ErrorCode.DecodingFailure, `error unmarshalling network config: ${jsonErrorText(err)}`, stdin.length === 0 ? 'stdin was empty' : undefined);
   }
+  if (depthOf(doc) > MAX_CONF_DEPTH) throw new CniError(ErrorCode.DecodingFailure, `error unmarshalling network config: nested more than ${MAX_CONF_DEPTH} levels deep`);
   // `null` decodes to an empty config in the reference, which then lacks a name.
   if (doc === null) doc = {};
   if (typeof doc !== 'object' || Array.isArray(doc)) {

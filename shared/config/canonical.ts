@@ -12,7 +12,12 @@ import type { ShapeNode } from './shapes.generated';
 export interface ConfNote {
   /** `policies[0].value.ExceptionList` (the spelling the conf used). */
   key: string;
-  kind: 'unknown' | 'ignored' | 'duplicate';
+  /**
+   * unknown: nobody reads it (kept where others may: the conf's top level);
+   * dropped: an unknown key where the document goes to HNS as it is (policy Settings);
+   * ignored: accepted, and of no effect; duplicate: given twice; alias: read as another key.
+   */
+  kind: 'unknown' | 'dropped' | 'ignored' | 'duplicate' | 'alias';
   detail?: string;
 }
 
@@ -20,6 +25,9 @@ export interface Canonical {
   conf: Record<string, unknown>;
   notes: ConfNote[];
 }
+
+/** node.x: the schema allows no other keys. */
+const CLOSED = -1;
 
 function joinKey(path: string, key: string): string {
   return /^[A-Za-z_$][\w$-]*$/.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
@@ -64,10 +72,23 @@ class Canonicalizer {
     for (const [key, v] of Object.entries(obj)) {
       if (v === null) continue; // Go: null leaves the field as if absent
       const hit = node.p?.[key.toLowerCase()];
-      const name = hit ? hit[0] : key;
+      const alias = hit ? node.a?.[hit[0]] : undefined;
+      const name = alias ?? (hit ? hit[0] : key);
       const child = hit ? hit[1] : node.x !== undefined && node.x >= 0 ? node.x : -1;
       if (!hit && node.x === undefined) this.notes.push({ key: joinKey(path, key), kind: 'unknown' });
+      if (!hit && node.x === CLOSED) {
+        // A document HNS takes as it is (a policy's Settings) must not carry what HNS may refuse.
+        this.notes.push({ key: joinKey(path, key), kind: 'dropped' });
+        continue;
+      }
       if (hit && node.w?.[name] !== undefined) this.notes.push({ key: joinKey(path, key), kind: 'ignored', detail: node.w[name] });
+      if (alias) {
+        this.notes.push({ key: joinKey(path, key), kind: 'alias', detail: alias });
+        if (Array.isArray(out[alias]) && Array.isArray(v)) {
+          out[alias] = [...new Set([...(out[alias] as unknown[]), ...v])];
+          continue;
+        }
+      }
       const earlier = from.get(name);
       if (earlier !== undefined) {
         // Go lets the later key win; an exact spelling winning is easier to reason about, and
@@ -95,6 +116,10 @@ export function describeNote(n: ConfNote): string {
   switch (n.kind) {
     case 'unknown':
       return `unknown key "${n.key}" in the network configuration is ignored (check its spelling)`;
+    case 'dropped':
+      return `unknown key "${n.key}" is not a setting of this policy type and is left out of what is sent to HNS`;
+    case 'alias':
+      return `key "${n.key}" is read as "${n.detail}" (its HNS v1 name)`;
     case 'ignored':
       return `key "${n.key}" is accepted and ignored: ${n.detail}`;
     case 'duplicate':

@@ -3,6 +3,7 @@
 // chosen, so a plugin never pays for the one it does not use.
 
 import type { HcnApi } from './api';
+import { CniError, ErrorCode } from '../cni/errors';
 import { emulatorDir } from '../sys/paths';
 
 export type BackendName = 'hcn' | 'emulator';
@@ -10,7 +11,7 @@ export type BackendName = 'hcn' | 'emulator';
 export function chooseBackend(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): BackendName {
   const wanted = env.CNI_HNS_BACKEND;
   if (wanted === 'hcn' || wanted === 'emulator') return wanted;
-  if (wanted) throw new Error(`CNI_HNS_BACKEND=${wanted} is not a backend; use "hcn" or "emulator"`);
+  if (wanted) throw new CniError(ErrorCode.InvalidEnvironment, `CNI_HNS_BACKEND=${wanted} is not a backend; use "hcn" or "emulator"`);
   return platform === 'win32' ? 'hcn' : 'emulator';
 }
 

@@ -11,6 +11,7 @@ import type { Result100 } from '../cni/result/v100';
 import type { CniRequest } from '../cni/skel';
 import { writeStderr } from '../cni/stdio';
 import type { Ipam } from './types';
+import { waitBudget } from '../sys/deadline';
 
 /** The delegate's own deadline; below the runtime's, so the error is ours and says what hung. */
 const DELEGATE_TIMEOUT_MS = 60_000;
@@ -48,15 +49,27 @@ interface Exec {
   stderr: string;
 }
 
+/**
+ * The runtime's environment with only CNI_COMMAND changed, less NODE_OPTIONS: our executables
+ * ignore it (build.mjs), and a Node-based IPAM plugin must not run a preload the runtime's
+ * environment happens to carry either.
+ */
+export function delegateEnv(env: NodeJS.ProcessEnv, verb: string): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env, CNI_COMMAND: verb };
+  for (const k of Object.keys(out)) if (k.toUpperCase() === 'NODE_OPTIONS') delete out[k];
+  return out;
+}
+
 function execPlugin(file: string, verb: string, req: CniRequest): Promise<Exec> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, [], { env: { ...req.env, CNI_COMMAND: verb }, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+    const child = spawn(file, [], { env: delegateEnv(req.env, verb), stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    const limitMs = waitBudget(req, DELEGATE_TIMEOUT_MS);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new CniError(ErrorCode.TryAgainLater, `IPAM plugin ${path.basename(file)} (${verb}) did not finish within ${DELEGATE_TIMEOUT_MS / 1000} s`));
-    }, DELEGATE_TIMEOUT_MS);
+      reject(new CniError(ErrorCode.TryAgainLater, `IPAM plugin ${path.basename(file)} (${verb}) did not finish within ${Math.round(limitMs / 1000)} s`));
+    }, limitMs);
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => {
       err.push(d);
@@ -135,12 +148,30 @@ export class DelegatedIpam implements Ipam {
     await this.run('CHECK');
   }
 
+  /**
+   * GC and STATUS exist since 1.1.0; a delegate that does not speak the request's version (Debian's
+   * host-local 1.1.1 stops at 1.0.0) would refuse them, so it is asked its versions first and
+   * skipped, as libcni skips such plugins in a list (cni-spec.md §7.6, §7.7).
+   */
+  private async speaksRequestVersion(verb: string): Promise<boolean> {
+    const r = await execPlugin(findPlugin(this.kind, this.req.cmd.path, this.req.platform), 'VERSION', this.req);
+    try {
+      const versions = (JSON.parse(r.stdout) as { supportedVersions?: unknown }).supportedVersions;
+      if (Array.isArray(versions) && versions.includes(this.req.version)) return true;
+    } catch {
+      /* an answer that is not a version list: treat as not speaking it */
+    }
+    this.req.log.event(`ipam-${verb.toLowerCase()}-skipped`, { ipam: this.kind, note: `the IPAM plugin does not speak CNI ${this.req.version}, which ${verb} needs` });
+    return false;
+  }
+
   async gc(): Promise<void> {
-    await this.run('GC');
+    if (await this.speaksRequestVersion('GC')) await this.run('GC');
   }
 
   async status(): Promise<void> {
     try {
+      if (!(await this.speaksRequestVersion('STATUS'))) return;
       await this.run('STATUS');
     } catch (err) {
       // A STATUS that cannot run the delegate at all still means ADD cannot be served.

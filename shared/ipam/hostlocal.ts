@@ -11,18 +11,33 @@ import path from 'node:path';
 import type { IpamConf } from '../config/types';
 import { createFileAtomic, mkdirPrivate } from '../sys/atomic';
 
+/**
+ * A key of host-local's conf as host-local reads it: host-local is Go, so `Subnet` is `subnet`.
+ * (Its keys are its own, so the conf decoder leaves them as written.)
+ */
+function read(o: unknown, key: string): unknown {
+  if (!o || typeof o !== 'object') return undefined;
+  const rec = o as Record<string, unknown>;
+  if (key in rec) return rec[key];
+  const k = Object.keys(rec).find((x) => x.toLowerCase() === key.toLowerCase());
+  return k === undefined ? undefined : rec[k];
+}
+
 /** host-local's default store; on Windows a root-relative path on the current drive. */
 function dataDir(ipam: IpamConf, platform: NodeJS.Platform): string {
-  const dir = typeof ipam.dataDir === 'string' && ipam.dataDir ? ipam.dataDir : '/var/lib/cni/networks';
+  const given = read(ipam, 'dataDir');
+  const dir = typeof given === 'string' && given ? given : '/var/lib/cni/networks';
   return platform === 'win32' ? path.win32.resolve(dir) : dir;
 }
 
 /** The subnets of host-local's range sets (`subnet`, `ranges[][].subnet`). */
 export function hostLocalSubnets(ipam: IpamConf): string[] {
   const out: string[] = [];
-  if (typeof ipam.subnet === 'string') out.push(ipam.subnet);
-  if (Array.isArray(ipam.ranges)) {
-    for (const set of ipam.ranges) if (Array.isArray(set)) for (const r of set) if (r && typeof r.subnet === 'string') out.push(r.subnet);
+  const subnet = read(ipam, 'subnet');
+  if (typeof subnet === 'string') out.push(subnet);
+  const ranges = read(ipam, 'ranges');
+  if (Array.isArray(ranges)) {
+    for (const set of ranges) if (Array.isArray(set)) for (const r of set) if (typeof read(r, 'subnet') === 'string') out.push(read(r, 'subnet') as string);
   }
   return out;
 }

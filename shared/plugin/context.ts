@@ -25,5 +25,5 @@ export async function openContext(req: CniRequest, conf: NetConf): Promise<Invoc
     await client.close();
     await api.dispose();
   };
-  return { client, stateDir: stateDir(req.env, req.platform), log: req.log, close };
+  return { client, stateDir: stateDir(req.env, req.platform), log: req.log, deadline: req.deadline, close };
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger';
 import { CniError, ErrorCode } from '../cni/errors';
 import type { HnsError } from '../hns/errors';
 import { withLock } from '../sys/lock';
+import { waitBudget } from '../sys/deadline';
 import { fileSafeId } from './identity';
 
 export interface PodContext {
@@ -13,6 +14,8 @@ export interface PodContext {
   /** Records and locks live here (CNI_STATE_DIR, else the OS default). */
   stateDir: string;
   log: Logger;
+  /** Epoch ms by which the invocation answers: waits end before it (shared/cni/skel.ts). */
+  deadline?: number;
 }
 
 /** How long a second invocation for the same pod waits before answering "try again later". */
@@ -24,7 +27,7 @@ const POD_LOCK_TIMEOUT_MS = 60_000;
  */
 export function withPodLock<T>(ctx: PodContext, containerId: string, fn: () => Promise<T>, timeoutMs = POD_LOCK_TIMEOUT_MS): Promise<T> {
   const file = path.join(ctx.stateDir, 'locks', `pod-${fileSafeId(containerId)}.lock`);
-  return ctx.log.step('lock-pod', () => withLock(file, fn, { timeoutMs }));
+  return ctx.log.step('lock-pod', () => withLock(file, fn, { timeoutMs: waitBudget(ctx, timeoutMs) }));
 }
 
 /** An HNS failure as the CNI error the runtime sees: the call, the service's text and the HRESULT. */

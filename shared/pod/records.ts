@@ -8,7 +8,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../sys/atomic';
+import { mkdirPrivate, writeFileAtomic } from '../sys/atomic';
 import type { Logger } from '../log/logger';
 import { fileSafeId } from './identity';
 
@@ -64,7 +64,7 @@ export function readRecord(stateDir: string, network: string, containerId: strin
 
 export function writeRecord(stateDir: string, record: AttachmentRecord): void {
   const file = fileOf(stateDir, record.network, record.containerId);
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  mkdirPrivate(path.dirname(file));
   // Something else where the record goes (a directory left by hand) would make every rename fail.
   if (fs.lstatSync(file, { throwIfNoEntry: false })?.isFile() === false) fs.rmSync(file, { recursive: true, force: true });
   writeFileAtomic(file, JSON.stringify(record));

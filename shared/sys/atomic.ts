@@ -45,12 +45,26 @@ export const PRIVATE_DIR_MODE = 0o700;
  * keep their mode: they may not be ours (a data directory shared with host-local).
  */
 export function mkdirPrivate(dir: string): void {
-  const first = fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  if (first === undefined || !POSIX) return;
-  const top = path.resolve(first);
+  // Node's own recursive mkdir loops forever where the kernel answers ENOENT to a parent it just
+  // reported as existing (paths under /proc): the folders are made here one at a time instead.
+  const missing: string[] = [];
   for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    fs.chmodSync(d, PRIVATE_DIR_MODE);
-    if (d === top || path.dirname(d) === d) break;
+    const st = fs.statSync(d, { throwIfNoEntry: false });
+    if (st) {
+      if (!st.isDirectory()) throw Object.assign(new Error(`${d} is not a directory`), { code: 'ENOTDIR', path: d });
+      break;
+    }
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d, { mode: PRIVATE_DIR_MODE });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !fs.statSync(d).isDirectory()) throw err;
+      continue;
+    }
+    if (POSIX) fs.chmodSync(d, PRIVATE_DIR_MODE);
   }
 }
 

@@ -41,9 +41,10 @@ const IPAM_OF: Record<PluginName, 'builtin' | 'host-local'> = {
   'l3-upstream': 'builtin',
 };
 /** Keys a plugin requires beyond the IPAM. */
+/** Keys each plugin's conf carries here: on Overlay, host ports are applied only when asked for ("hostPorts"). */
 const REQUIRED: Record<PluginName, Record<string, unknown>> = {
   'win-l2bridge': {},
-  'win-overlay': {},
+  'win-overlay': { hostPorts: true },
   'host-gateway': { clusterCIDR: '10.244.0.0/16' },
   'l3-upstream': { clusterCIDR: '10.244.0.0/16' },
 };

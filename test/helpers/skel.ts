@@ -51,7 +51,7 @@ export function recordingHandlers(calls: string[], overrides: Partial<PluginHand
   };
 }
 
-export async function runSkel(env: NodeJS.ProcessEnv, stdin: string | Buffer | (() => Buffer), overrides: Partial<PluginHandlers> = {}): Promise<Captured> {
+export async function runSkel(env: NodeJS.ProcessEnv, stdin: string | Buffer | (() => Buffer), overrides: Partial<PluginHandlers> = {}, budgetMs?: number): Promise<Captured> {
   const calls: string[] = [];
   let stdout = '';
   let stderr = '';
@@ -63,6 +63,7 @@ export async function runSkel(env: NodeJS.ProcessEnv, stdin: string | Buffer | (
       readStdin: typeof stdin === 'function' ? stdin : () => Buffer.from(stdin),
       stdout: (t) => void (stdout += t),
       stderr: (t) => void (stderr += t),
+      budgetMs,
     },
   );
   let json: unknown;

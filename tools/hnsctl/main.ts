@@ -7,11 +7,11 @@ import { writeStderr, writeStdout } from '../../shared/cni/stdio';
 import { openBackend } from '../../shared/hns/backend';
 import { run } from './cli';
 
-run(process.argv.slice(2), {
-  openApi: () => openBackend(process.env, process.platform),
-  out: writeStdout,
-  err: writeStderr,
-  readFile: (file) => fs.readFileSync(file, 'utf8'),
-}).then((code) => {
-  process.exitCode = code;
-});
+export function hnsctl(argv: string[]): Promise<number> {
+  return run(argv, {
+    openApi: () => openBackend(process.env, process.platform),
+    out: writeStdout,
+    err: writeStderr,
+    readFile: (file) => fs.readFileSync(file, 'utf8'),
+  });
+}

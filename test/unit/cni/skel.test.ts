@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { conf, envFor, RESULT, runSkel } from '../../helpers/skel';
+import { invocationBudgetMs } from '../../../shared/cni/skel';
 import { SUPPORTED_VERSIONS } from '../../../shared/cni/versions';
 import { CniError } from '../../../shared/cni/errors';
 
@@ -186,7 +187,6 @@ test('errors of a known request version carry it; handler errors keep their code
   assert.is(typed.json.details, 'try later');
   const untyped = await runSkel(envFor('DEL'), conf('1.1.0'), { del: async () => { throw new Error('boom'); } });
   assertError(untyped, 999, 'boom');
-  assert.match(untyped.stderr, 'boom', 'the stack goes to stderr');
   assert.not.match(untyped.stdout, 'at ', 'no stack trace on stdout');
 });
 
@@ -212,6 +212,36 @@ test('deeply nested JSON does not crash the plugin', async () => {
   const deep = '['.repeat(100000) + ']'.repeat(100000);
   const r = await runSkel(envFor('ADD'), `{"name":"n","cniVersion":"1.1.0","junk":${deep}}`);
   assert.ok(r.code === 0 || r.json?.code === 6, r.stdout.slice(0, 200));
+});
+
+test('an invocation that outlives its budget answers 11 (try again later) with cniVersion, whatever it waits for', async () => {
+  const r = await runSkel(envFor('ADD'), conf('1.0.0'), { add: () => new Promise(() => undefined) }, 50);
+  assertError(r, 11, 'did not finish within');
+  assert.is(r.json.cniVersion, '1.0.0');
+});
+
+test('the budget is the conf\'s HNS timeout plus a margin', () => {
+  assert.is(invocationBudgetMs({}), 60_000);
+  assert.is(invocationBudgetMs({ hnsTimeoutSeconds: 5 }), 35_000);
+  assert.is(invocationBudgetMs({ hnsTimeoutSeconds: 'x' }), 60_000);
+});
+
+test('a JSON error names where, never what: stdin may hold secrets', async () => {
+  const r = await runSkel(envFor('ADD'), '{"cniVersion":"1.0.0","name":"cbr0","args":{"token":"hunter2-SECRET" oops}}');
+  assertError(r, 6, 'invalid JSON');
+  assert.not.match(r.stdout + r.stderr, 'hunter2');
+});
+
+test('a conf nested past 64 levels is code 6, not a stack overflow', async () => {
+  const deep = `{"cniVersion":"1.0.0","name":"cbr0","type":"x","args":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+  assertError(await runSkel(envFor('ADD'), deep), 6, 'nested');
+});
+
+test('error objects carry the conf\'s cniVersion once it is read; an untyped error\'s stack stays out of stdout and stderr', async () => {
+  const r = await runSkel(envFor('ADD'), conf('0.4.0'), { add: async () => { throw new TypeError('boom'); } });
+  assertError(r, 999, 'boom');
+  assert.is(r.json.cniVersion, '0.4.0');
+  assert.not.match(r.stderr, 'at ');
 });
 
 test.run();

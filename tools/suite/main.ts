@@ -1,0 +1,56 @@
+// The suite's one executable. Installed under several names (hard links or copies of one file:
+// win-l2bridge.exe, win-overlay.exe, host-gateway.exe, l3-upstream.exe, hnsctl.exe), it becomes
+// the one it is invoked as, so a node holds one Node runtime instead of five. Invoked under its
+// own name, the first argument names the tool: `cni-suite hnsctl list networks`.
+//
+// The name comes from argv[0] as the caller wrote it (a symlink keeps its own name there, where
+// the executable's path would be the target's). Only the chosen tool's code is evaluated.
+
+import path from 'node:path';
+import { writeStderr } from '../../shared/cni/stdio';
+import { main as runCni, type PluginInfo } from '../../shared/cni/skel';
+import { PRODUCT_VERSION } from '../../shared/version';
+
+export const SUITE_NAME = 'cni-suite';
+
+const PLUGINS: Record<string, () => Promise<{ info: PluginInfo }>> = {
+  'win-l2bridge': () => import('../../plugins/win-l2bridge/main'),
+  'win-overlay': () => import('../../plugins/win-overlay/main'),
+  'host-gateway': () => import('../../plugins/host-gateway/main'),
+  'l3-upstream': () => import('../../plugins/l3-upstream/main'),
+};
+
+const TOOLS: Record<string, (argv: string[]) => Promise<number>> = {
+  hnsctl: async (argv) => (await import('../hnsctl/main')).hnsctl(argv),
+};
+
+/** `C:\k\cni\bin\win-l2bridge.exe` -> `win-l2bridge`. */
+export function invokedAs(argv0: string): string {
+  const base = argv0.split(/[\\/]/).pop() ?? '';
+  return base.replace(/\.exe$/i, '').toLowerCase();
+}
+
+function usage(): string {
+  return `${SUITE_NAME} ${PRODUCT_VERSION}: install it under the name of a plugin or tool (hard link or copy), or run ${SUITE_NAME} <name> [args]\n`
+    + `  plugins: ${Object.keys(PLUGINS).join(', ')}\n  tools:   ${Object.keys(TOOLS).join(', ')}\n`;
+}
+
+async function dispatch(name: string, args: string[]): Promise<void> {
+  const plugin = PLUGINS[name];
+  if (plugin) return runCni((await plugin()).info);
+  const tool = TOOLS[name];
+  if (tool) {
+    process.exitCode = await tool(args);
+    return;
+  }
+  if (name === SUITE_NAME && args[0] && (PLUGINS[args[0]] || TOOLS[args[0]])) return dispatch(args[0], args.slice(1));
+  writeStderr(name === SUITE_NAME ? usage() : `${SUITE_NAME}: invoked as "${name}", which is none of its tools\n${usage()}`);
+  process.exitCode = name === SUITE_NAME && args.length === 0 ? 0 : 2;
+}
+
+// In a single executable application argv[1] is argv[0] as given; under plain node it is the script.
+const argv0 = process.argv[1] && !/\.(c?js|ts)$/.test(process.argv[1]) ? process.argv[1] : process.argv0;
+dispatch(invokedAs(argv0), process.argv.slice(2)).catch((err) => {
+  writeStderr(`${SUITE_NAME}: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});
