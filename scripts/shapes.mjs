@@ -17,6 +17,7 @@
 //            const); the first whose key is given (or that has an absent case) picks the variant
 //   node.w   keys accepted and ignored ("deprecated": true), with the schema's description
 //   node.a   keys that are another spelling of a key ("aliasOf": a v1 name inside a v2 policy)
+//   node.n   keys whose null means something ("type" lists "null": GC's valid-attachments), kept
 //
 // Nodes are deduplicated (the HCN policy definitions are shared by every mode).
 
@@ -45,7 +46,7 @@ export function buildShapes(schemas, rootIds) {
   }
 
   function emptyAcc() {
-    return { props: new Map(), items: [], additional: [], open: false, closed: false, enums: new Set(), switches: new Map(), deprecated: new Map(), aliases: new Map() };
+    return { props: new Map(), items: [], additional: [], open: false, closed: false, enums: new Set(), switches: new Map(), deprecated: new Map(), aliases: new Map(), nullable: new Set() };
   }
 
   /** Adds what one schema says about the value to `acc`. */
@@ -63,6 +64,7 @@ export function buildShapes(schemas, rootIds) {
       acc.props.get(k).push({ schema: s, base });
       if (s && s.deprecated) acc.deprecated.set(k, s.description ?? 'accepted and ignored');
       if (s && typeof s.aliasOf === 'string') acc.aliases.set(k, s.aliasOf);
+      if (s && (s.type === 'null' || (Array.isArray(s.type) && s.type.includes('null')))) acc.nullable.add(k);
     }
     if (schema.additionalProperties === true || schema.patternProperties) acc.open = true;
     else if (schema.additionalProperties === false) acc.closed = true;
@@ -139,6 +141,7 @@ export function buildShapes(schemas, rootIds) {
     if (acc.enums.size) node.e = lowerMap([...acc.enums], 'values');
     if (acc.deprecated.size) node.w = Object.fromEntries(acc.deprecated);
     if (acc.aliases.size) node.a = Object.fromEntries(acc.aliases);
+    if (acc.nullable.size) node.n = [...acc.nullable];
     // A case is the whole object when the discriminator has that value: everything the object's
     // schemas say, plus the case's own schemas. Several discriminators are tried in order.
     for (const [key, sw] of isCase ? [] : acc.switches) {
@@ -197,6 +200,7 @@ function remapNode(n, to) {
   if (n.e) o.e = n.e;
   if (n.w) o.w = n.w;
   if (n.a) o.a = n.a;
+  if (n.n) o.n = n.n;
   if (n.s) o.s = n.s.map(([k, cases, absent]) => {
     const e = [k, Object.fromEntries(Object.entries(cases).map(([v, c]) => [v, to(c)]))];
     if (absent !== undefined) e.push(to(absent));

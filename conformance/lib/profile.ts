@@ -67,7 +67,9 @@ function builtin(type: string, extra: Partial<PluginProfile>): PluginProfile {
     network: 'L2Bridge',
     ipv6: true,
     ...L2_GATEWAYS,
-    requiredKeys: ['ipam'],
+    // Nothing beyond name and type: without ipam HNS assigns the address, and host-gateway and
+    // l3-upstream take the cluster prefix from clusterCIDR or the conf's own NAT exceptions.
+    requiredKeys: [],
     wrongType: { key: 'mtu', value: 'big' },
     unsupported: { key: 'policies', value: [{ name: 'EndpointPolicy', value: { Type: 'Frobnicate', Settings: {} } }], mentions: ['policies', 'Frobnicate'] },
     declaredVersions: [...SEVEN_VERSIONS],
@@ -79,14 +81,16 @@ function builtin(type: string, extra: Partial<PluginProfile>): PluginProfile {
 export const BUILTIN_PROFILES: Record<string, PluginProfile> = {
   'win-l2bridge': builtin('win-l2bridge', {}),
   'win-overlay': builtin('win-overlay', {
+    // Host ports are opt-in on Overlay (upstream win-overlay sends none): on, so H01-H03 test them.
+    baseConf: { hostPorts: true },
     network: 'Overlay',
     ipv6: false,
     ipv6Reason: 'win-overlay is IPv4 only: Windows VXLAN overlay networks carry no IPv6, and the plugin refuses an IPv6 address with code 2',
     gateway4: '10.244.3.1',
     gateway6: '',
   }),
-  'host-gateway': builtin('host-gateway', { baseConf: { clusterCIDR: '10.244.0.0/16' }, requiredKeys: ['ipam', 'clusterCIDR'] }),
-  'l3-upstream': builtin('l3-upstream', { baseConf: { clusterCIDR: '10.244.0.0/16' }, requiredKeys: ['ipam', 'clusterCIDR'] }),
+  'host-gateway': builtin('host-gateway', { baseConf: { clusterCIDR: '10.244.0.0/16' } }),
+  'l3-upstream': builtin('l3-upstream', { baseConf: { clusterCIDR: '10.244.0.0/16' } }),
 };
 
 export interface CustomProfileOptions {

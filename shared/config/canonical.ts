@@ -70,8 +70,9 @@ class Canonicalizer {
     const out: Record<string, unknown> = {};
     const from = new Map<string, string>();
     for (const [key, v] of Object.entries(obj)) {
-      if (v === null) continue; // Go: null leaves the field as if absent
       const hit = node.p?.[key.toLowerCase()];
+      // Go: null leaves the field as if absent; unless the schema gives null a meaning of its own.
+      if (v === null && !(hit && node.n?.includes(hit[0]))) continue;
       const alias = hit ? node.a?.[hit[0]] : undefined;
       const name = alias ?? (hit ? hit[0] : key);
       const child = hit ? hit[1] : node.x !== undefined && node.x >= 0 ? node.x : -1;

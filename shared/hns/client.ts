@@ -14,6 +14,7 @@ import type { HostComputeEndpoint } from './model/endpoint';
 import type { HostComputeNamespace } from './model/namespace';
 import type { EndpointModifyRequest, NamespaceModifyRequest, NetworkModifyRequest } from './model/modify';
 import { featuresOf, type HnsFeatures } from './features';
+import { monotonicMs } from '../sys/clock';
 
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 /** Enumerations returning at most this many objects are lookups whose handles are worth keeping. */
@@ -289,7 +290,7 @@ export class HnsClient {
    * disposes of what a call that timed out returns after all (an open handle).
    */
   private async call<T>(name: string, kind: ObjectKind | undefined, pending: Promise<HcnOutcome<T>>, releaseLate?: (value: T) => void): Promise<T | undefined> {
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     let timer: NodeJS.Timeout | undefined;
     try {
       const deadline = new Promise<never>((_, reject) => {
@@ -301,10 +302,10 @@ export class HnsClient {
       if (failed(out.hr) || out.errorRecord) {
         throw errorFromCall(name, failed(out.hr) ? out.hr : 0x80004005, parseErrorRecord(out.errorRecord), kind);
       }
-      this.opts.onCall?.(name, performance.now() - t0);
+      this.opts.onCall?.(name, monotonicMs() - t0);
       return out.value;
     } catch (err) {
-      this.opts.onCall?.(name, performance.now() - t0, err as HnsError);
+      this.opts.onCall?.(name, monotonicMs() - t0, err as HnsError);
       if (releaseLate && (err as HnsError).kind === 'timeout') {
         pending.then((out) => { if (!failed(out.hr) && out.value !== undefined) releaseLate(out.value); }, () => undefined);
       }

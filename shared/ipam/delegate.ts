@@ -2,7 +2,6 @@
 // environment with only CNI_COMMAND changed, the delegate's stderr passed through to ours, and
 // its error code kept.
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors';
@@ -62,6 +61,8 @@ export function delegateEnv(env: NodeJS.ProcessEnv, verb: string): NodeJS.Proces
 
 function execPlugin(file: string, verb: string, req: CniRequest): Promise<Exec> {
   return new Promise((resolve, reject) => {
+    // Loaded here: child_process (with net, dgram and streams) is a cost only delegation pays.
+    const { spawn } = require('node:child_process') as typeof import('node:child_process');
     const child = spawn(file, [], { env: delegateEnv(req.env, verb), stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -149,30 +150,26 @@ export class DelegatedIpam implements Ipam {
   }
 
   /**
-   * GC and STATUS exist since 1.1.0; a delegate that does not speak the request's version (Debian's
-   * host-local 1.1.1 stops at 1.0.0) would refuse them, so it is asked its versions first and
-   * skipped, as libcni skips such plugins in a list (cni-spec.md §7.6, §7.7).
+   * GC and STATUS exist since 1.1.0; a delegate that does not speak the request's version
+   * (Debian's host-local 1.1.1 stops at 1.0.0) refuses them with code 1 (incompatible version),
+   * and is then skipped, as libcni skips such plugins in a list (cni-spec.md §7.6, §7.7).
    */
-  private async speaksRequestVersion(verb: string): Promise<boolean> {
-    const r = await execPlugin(findPlugin(this.kind, this.req.cmd.path, this.req.platform), 'VERSION', this.req);
+  private async runUnlessTooOld(verb: string): Promise<void> {
     try {
-      const versions = (JSON.parse(r.stdout) as { supportedVersions?: unknown }).supportedVersions;
-      if (Array.isArray(versions) && versions.includes(this.req.version)) return true;
-    } catch {
-      /* an answer that is not a version list: treat as not speaking it */
+      await this.run(verb);
+    } catch (err) {
+      if (!(err instanceof CniError) || err.code !== ErrorCode.IncompatibleVersion) throw err;
+      this.req.log.event(`ipam-${verb.toLowerCase()}-skipped`, { ipam: this.kind, note: `the IPAM plugin does not speak CNI ${this.req.version}, which ${verb} needs: ${err.message}` });
     }
-    this.req.log.event(`ipam-${verb.toLowerCase()}-skipped`, { ipam: this.kind, note: `the IPAM plugin does not speak CNI ${this.req.version}, which ${verb} needs` });
-    return false;
   }
 
   async gc(): Promise<void> {
-    if (await this.speaksRequestVersion('GC')) await this.run('GC');
+    await this.runUnlessTooOld('GC');
   }
 
   async status(): Promise<void> {
     try {
-      if (!(await this.speaksRequestVersion('STATUS'))) return;
-      await this.run('STATUS');
+      await this.runUnlessTooOld('STATUS');
     } catch (err) {
       // A STATUS that cannot run the delegate at all still means ADD cannot be served.
       const keep: number[] = [ErrorCode.PluginNotAvailable, ErrorCode.PluginNotAvailableLimitedConnectivity, ErrorCode.TryAgainLater];

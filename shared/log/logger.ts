@@ -17,6 +17,7 @@
 // modes; a new file's ACL is set to Administrators and SYSTEM (once per file, at creation).
 
 import fs from 'node:fs';
+import { monotonicMs } from '../sys/clock';
 import path from 'node:path';
 import { createPrivate, mkdirPrivate, tempFileName } from '../sys/atomic';
 import { defaultLogFile } from '../sys/paths';
@@ -53,7 +54,7 @@ export class Logger {
   private fd: number | undefined;
   /** Set when logging is off or the file could not be written: later lines are dropped. */
   private failed: boolean;
-  private readonly started = performance.now();
+  private readonly started = monotonicMs();
   private readonly opts: Required<Omit<LogOptions, 'fallback'>> & { fallback?: string };
 
   /** `opts` null: a logger that drops everything (VERSION, unit tests). */
@@ -69,26 +70,26 @@ export class Logger {
 
   /** Runs one step and writes its line: duration, outcome, and the error if it threw. */
   async step<T>(step: string, fn: () => Promise<T> | T, fields?: LogFields | ((r: T) => LogFields)): Promise<T> {
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     try {
       const r = await fn();
-      this.write({ step, ms: round(performance.now() - t0), outcome: 'ok', ...(typeof fields === 'function' ? fields(r) : fields) });
+      this.write({ step, ms: round(monotonicMs() - t0), outcome: 'ok', ...(typeof fields === 'function' ? fields(r) : fields) });
       return r;
     } catch (err) {
-      this.write({ step, ms: round(performance.now() - t0), outcome: 'error', error: errorText(err), ...(typeof fields === 'function' ? {} : fields) });
+      this.write({ step, ms: round(monotonicMs() - t0), outcome: 'error', error: errorText(err), ...(typeof fields === 'function' ? {} : fields) });
       throw err;
     }
   }
 
   /** `step` for synchronous work. */
   stepSync<T>(step: string, fn: () => T, fields?: LogFields): T {
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     try {
       const r = fn();
-      this.write({ step, ms: round(performance.now() - t0), outcome: 'ok', ...fields });
+      this.write({ step, ms: round(monotonicMs() - t0), outcome: 'ok', ...fields });
       return r;
     } catch (err) {
-      this.write({ step, ms: round(performance.now() - t0), outcome: 'error', error: errorText(err), ...fields });
+      this.write({ step, ms: round(monotonicMs() - t0), outcome: 'error', error: errorText(err), ...fields });
       throw err;
     }
   }
@@ -99,7 +100,7 @@ export class Logger {
 
   /** The last line of an invocation, with its total duration. */
   finish(outcome: 'ok' | 'error', fields: LogFields = {}): void {
-    this.write({ step: 'done', ms: round(performance.now() - this.started), outcome, ...fields });
+    this.write({ step: 'done', ms: round(monotonicMs() - this.started), outcome, ...fields });
     this.close();
   }
 

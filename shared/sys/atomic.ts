@@ -7,8 +7,8 @@
 // chmod after creation. Windows ignores modes: there the state lives beside the binaries, in a
 // folder only administrators write (shared/sys/paths.ts), and no ACL is changed on the hot path.
 
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { uniqueSuffix } from './clock';
 import path from 'node:path';
 
 /** Codes Windows gives while another process has the file open or a delete is pending. */
@@ -95,7 +95,7 @@ function openExclusive(file: string): number {
 
 /** The temporary file beside `file`: `.<name>.<pid>.<8 hex>.tmp`. */
 export function tempFileName(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  return path.join(path.dirname(file), `.${path.basename(file)}.${uniqueSuffix()}.tmp`);
 }
 
 /** The target name of a temporary file made by tempFileName, or undefined if `name` is not one. */

@@ -32,7 +32,7 @@
 // where the lock file should be, a name too long for the file system, or any other failure to
 // create it is a CniError (code 5) naming the file, not a stack trace.
 
-import { randomBytes } from 'node:crypto';
+import { uniqueSuffix } from './clock';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors';
@@ -253,7 +253,7 @@ function breakerContent(token: string): string {
 }
 
 function newToken(): string {
-  return randomBytes(16).toString('hex');
+  return `${uniqueSuffix()}${Math.random().toString(36).slice(2, 10)}`;
 }
 
 function unlinkIfContent(file: string, raw: string): void {

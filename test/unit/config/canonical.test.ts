@@ -79,6 +79,11 @@ test('null is absent, at every level (Go leaves the field unset)', () => {
   assert.equal(conf, { ...base, runtimeConfig: {} });
 });
 
+test('null stays where the schema gives it a meaning: GC\'s valid-attachments null is "keep nothing"', () => {
+  const { conf } = decode({ ...base, 'cni.dev/valid-attachments': null, 'cni.dev/attachments': null });
+  assert.equal(conf, { ...base, 'cni.dev/valid-attachments': null, 'cni.dev/attachments': null });
+});
+
 test('unknown keys are reported with their path; keys accepted and ignored say why', () => {
   const { notes } = decode({ ...base, master: 'Ethernet', capabilites: { dns: true }, optionalFlags: { localRoutedPortMapping: true, bogus: 1 } });
   assert.equal(notes.map((n) => [n.kind, n.key]), [['ignored', 'master'], ['unknown', 'capabilites'], ['unknown', 'optionalFlags.bogus']]);
