@@ -87,7 +87,9 @@ export async function makeTemplate(profile: PluginProfile): Promise<Template> {
     for (const n of Object.values(state.networks)) networks[n.Name!] = n.ID!;
     admin.clearCalls();
     const files: Record<string, Buffer> = {};
-    for (const f of ['state.json', 'config.json']) if (fs.existsSync(path.join(dir, f))) files[f] = fs.readFileSync(path.join(dir, f));
+    // The whole state as one document, imported by each case's emulator at its first call.
+    files['state.json'] = Buffer.from(admin.exportState());
+    if (fs.existsSync(path.join(dir, 'config.json'))) files['config.json'] = fs.readFileSync(path.join(dir, 'config.json'));
     return { files, networks, namespaces, baseEndpoints: Object.keys(state.endpoints) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -28,8 +28,11 @@ function inAny(v: SchemaVersion, ranges: Range[]): boolean {
   });
 }
 
-/** PLACEHOLDER until the evidence is in (see shared/hns/backends/emulator/README.md). */
-const INTERFACE_PARAMETERS_FROM: Range[] = [[13, 0]];
+/**
+ * InterfaceParameters is HCN schema 2.4 (HNS_Schema.md), which lies between 1809's 2.0 (HNS 9.x,
+ * Server 2019) and 2004's 2.6 (HNS 11.x): 11.0 is the first HNS version sure to have it.
+ */
+const INTERFACE_PARAMETERS_FROM: Range[] = [[11, 0]];
 
 export function featuresOf(v: SchemaVersion): HnsFeatures {
   return {

@@ -1,6 +1,12 @@
 // `hnsctl apply <file>`: create the HCN objects a JSON file describes (format in README.md).
 // Idempotent: an object that already exists (same name; same ID for namespaces that have one) is
 // left as it is, so the same file can be applied on every node start.
+//
+// Besides hnsctl's own format, the file may be what operators copy from a working node or from
+// Microsoft's docs: one HCN network document, or an array of them, in the v2 shape
+// (`Get-HnsNetwork | ConvertTo-Json -Depth 10` with hns.v2.psm1) or the v1 shape (hns.psm1:
+// `Subnets: [{AddressPrefix, GatewayAddress}]`). What the service fills in (IDs, Version, State,
+// Health, and the ProviderAddress / DrMacAddress policies of that other node) is left out.
 
 import type { HnsClient } from '../../shared/hns/client';
 import { SCHEMA_V2 } from '../../shared/hns/model/common';
@@ -23,15 +29,127 @@ const GUID = /^[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$/;
 
 export class ApplyError extends Error {}
 
+/**
+ * PowerShell writes files as UTF-16LE with a BOM (`>` in Windows PowerShell 5.1) or UTF-8 with a
+ * BOM; read as UTF-8, the first has a NUL after every ASCII character. Undo both.
+ */
+function cleanText(text: string): string {
+  let t = text.replace(/^\uFEFF/, '');
+  if (t.includes('\u0000')) t = t.replace(/^[\uFFFD\uFEFF]+/, '').replace(/\u0000/g, '');
+  return t;
+}
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** ConvertTo-Json without -Depth writes nested objects as their type name or `@{...}`. */
+function checkDepth(v: unknown, where: string): void {
+  if (typeof v === 'string' && (/^@\{.*\}$/.test(v) || /^System\.(Collections|Object)/.test(v))) {
+    throw new ApplyError(`${where} is "${v.slice(0, 40)}": the document was cut off by ConvertTo-Json's default depth; export it with ConvertTo-Json -Depth 10`);
+  }
+  if (Array.isArray(v)) v.forEach((x, i) => checkDepth(x, `${where}[${i}]`));
+  else if (isObj(v)) for (const [k, x] of Object.entries(v)) checkDepth(x, `${where}.${k}`);
+}
+
+const NETWORK_TYPES = ['NAT', 'ICS', 'Transparent', 'L2Bridge', 'L2Tunnel', 'Overlay', 'Private', 'Internal', 'Mirrored', 'Infiniband', 'ConstrainedICS'];
+/** Filled by the service; an exported document carries the other node's. */
+const SERVICE_KEYS = ['ID', 'Id', 'Version', 'State', 'Health', 'Resources'];
+const SERVICE_POLICIES = new Set(['provideraddress', 'drmacaddress']);
+
+function dropServicePolicies(policies: unknown): unknown[] | undefined {
+  if (!Array.isArray(policies)) return undefined;
+  return policies.filter((p) => !(isObj(p) && typeof p.Type === 'string' && SERVICE_POLICIES.has(p.Type.toLowerCase())));
+}
+
+/** A v2 network as exported: without what the service filled in. */
+function fromV2(doc: Json): HostComputeNetwork {
+  const out: Json = {};
+  for (const [k, v] of Object.entries(doc)) if (!SERVICE_KEYS.includes(k)) out[k] = v;
+  const policies = dropServicePolicies(doc.Policies);
+  if (policies) out.Policies = policies;
+  if (Array.isArray(doc.Ipams)) {
+    out.Ipams = doc.Ipams.map((ipam) => (isObj(ipam) && Array.isArray(ipam.Subnets) ? { ...ipam, Subnets: ipam.Subnets.map((s) => (isObj(s) ? Object.fromEntries(Object.entries(s).filter(([k]) => k !== 'ID')) : s)) } : ipam));
+  }
+  return out as HostComputeNetwork;
+}
+
+/**
+ * A v1 network (hns.psm1 Get-HnsNetwork, docs samples) as the v2 document HcnCreateNetwork takes:
+ * Subnets[{AddressPrefix, GatewayAddress, Policies}] become one static Ipam, NetworkAdapterName a
+ * NetAdapterName policy, the DNS strings Dns, MacPools the MacPool, flat v1 policies {Type, ...}
+ * Settings. Output-only v1 fields (ManagementIP, DrMacAddress, LayeredOn, counters) are dropped.
+ */
+function fromV1(doc: Json, where: string): HostComputeNetwork {
+  const type = typeof doc.Type === 'string' ? NETWORK_TYPES.find((t) => t.toLowerCase() === (doc.Type as string).toLowerCase()) : undefined;
+  if (doc.Type !== undefined && !type) throw new ApplyError(`${where}: unknown network Type ${JSON.stringify(doc.Type)}`);
+  const net: HostComputeNetwork = { SchemaVersion: { Major: 2, Minor: 0 }, Name: doc.Name as string };
+  if (type) net.Type = type as HostComputeNetwork['Type'];
+  const flat = (p: unknown) => {
+    if (!isObj(p)) return p;
+    const { Type, Settings, ...rest } = p;
+    return { Type, Settings: isObj(Settings) ? Settings : rest };
+  };
+  const subnets = Array.isArray(doc.Subnets) ? doc.Subnets : [];
+  if (subnets.length) {
+    net.Ipams = [{
+      Type: 'Static',
+      Subnets: subnets.map((s, i) => {
+        if (!isObj(s) || typeof s.AddressPrefix !== 'string') throw new ApplyError(`${where}.Subnets[${i}] needs an AddressPrefix`);
+        const sub: Json = { IpAddressPrefix: s.AddressPrefix };
+        if (typeof s.GatewayAddress === 'string' && s.GatewayAddress) sub.Routes = [{ NextHop: s.GatewayAddress, DestinationPrefix: s.AddressPrefix.includes(':') ? '::/0' : '0.0.0.0/0' }];
+        // v1 subnet policies are flat: {"Type": "VSID", "VSID": 4096}.
+        if (Array.isArray(s.Policies) && s.Policies.length) {
+          sub.Policies = s.Policies.map((p) => (isObj(p) && typeof p.Type === 'string' && p.Type.toUpperCase() === 'VSID' ? { Type: 'VSID', Settings: { IsolationId: p.VSID ?? (isObj(p.Settings) ? p.Settings.IsolationId : undefined) } } : flat(p)));
+        }
+        return sub;
+      }),
+    }] as HostComputeNetwork['Ipams'];
+  }
+  const policies: unknown[] = [];
+  if (typeof doc.NetworkAdapterName === 'string' && doc.NetworkAdapterName) policies.push({ Type: 'NetAdapterName', Settings: { NetworkAdapterName: doc.NetworkAdapterName } });
+  for (const p of dropServicePolicies(doc.Policies) ?? []) policies.push(flat(p));
+  if (policies.length) net.Policies = policies as HostComputeNetwork['Policies'];
+  const servers = typeof doc.DNSServerList === 'string' ? doc.DNSServerList.split(',').map((x) => x.trim()).filter(Boolean) : [];
+  if (servers.length || doc.DNSSuffix) net.Dns = { ...(servers.length ? { ServerList: servers } : {}), ...(typeof doc.DNSSuffix === 'string' && doc.DNSSuffix ? { Domain: doc.DNSSuffix } : {}) };
+  if (Array.isArray(doc.MacPools) && doc.MacPools.length) net.MacPool = { Ranges: doc.MacPools as { StartMacAddress: string; EndMacAddress: string }[] };
+  if (typeof doc.Flags === 'number' && doc.Flags) net.Flags = doc.Flags;
+  return net;
+}
+
+/** v1: no SchemaVersion 2 and no Ipams, or the v1 keys. */
+function isV1Network(doc: Json): boolean {
+  const major = isObj(doc.SchemaVersion) ? doc.SchemaVersion.Major : undefined;
+  if (typeof major === 'number' && major >= 2) return false;
+  return 'Subnets' in doc || 'NetworkAdapterName' in doc || 'DNSServerList' in doc || 'MacPools' in doc || !('Ipams' in doc);
+}
+
+/** One network document (v1 or v2 shape) or an array of them, as hnsctl's own format. */
+function bareNetworks(doc: unknown): ApplyFile {
+  const list = Array.isArray(doc) ? doc : [doc];
+  return {
+    networks: list.map((n, i) => {
+      const where = Array.isArray(doc) ? `network [${i}]` : 'the network';
+      if (!isObj(n)) throw new ApplyError(`${where} is not a JSON object`);
+      checkDepth(n, where);
+      if (typeof n.Name !== 'string' || !n.Name) throw new ApplyError(`${where} needs a Name`);
+      return isV1Network(n) ? fromV1(n, where) : fromV2(n);
+    }),
+  };
+}
+
 /** Checks the file's shape (the documents themselves are checked by the service). */
 export function parseApplyFile(text: string): ApplyFile {
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = JSON.parse(cleanText(text));
   } catch (err) {
     throw new ApplyError(`not valid JSON: ${(err as Error).message}`);
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new ApplyError('the file must hold a JSON object');
+  // Windows PowerShell's ConvertTo-Json -InputObject of an array: {"value": [...], "Count": n}.
+  if (isObj(doc) && Array.isArray(doc.value) && typeof doc.Count === 'number' && Object.keys(doc).length === 2) doc = doc.value;
+  if (Array.isArray(doc)) return bareNetworks(doc);
+  if (!doc || typeof doc !== 'object') throw new ApplyError('the file must hold a JSON object (hnsctl\'s format, or an HCN network document) or an array of network documents');
+  if (Object.keys(doc).length > 0 && !Object.keys(doc).some((k) => (SECTIONS as readonly string[]).includes(k))) return bareNetworks(doc);
   for (const [key, value] of Object.entries(doc)) {
     if (!(SECTIONS as readonly string[]).includes(key)) throw new ApplyError(`unknown key "${key}"; known: ${SECTIONS.join(', ')}`);
     if (!Array.isArray(value) || value.some((v) => !v || typeof v !== 'object' || Array.isArray(v))) throw new ApplyError(`"${key}" must be an array of objects`);

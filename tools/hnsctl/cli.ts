@@ -30,8 +30,17 @@ export const USAGE = `usage: hnsctl <command>
   version [--json]                              the HNS version and the features it implies
   help                                          this text
 
+The HNS emulator only (CNI_HNS_EMULATOR_DIR):
+  emulator profile [<name>]                     the Windows build emulated, or emulate another (config.json)
+  emulator profiles                             the builds the emulator knows, with their HNS and schema versions
+  emulator show                                 the emulator's configuration in force (JSON)
+  emulator set <knob> <value>                   change one knob of config.json (emulator show lists them)
+  emulator restart-hns                          Restart-Service hns: every endpoint is gone, networks stay
+  emulator reboot                               Restart-Computer: endpoints, namespaces, NAT and non-persistent networks go
+  emulator service stop|start                   stop the service (every call fails with RPC_S_SERVER_UNAVAILABLE), start it
+
 Backend: the HCN service on Windows, the emulator elsewhere; CNI_HNS_BACKEND=hcn|emulator overrides,
-CNI_HNS_EMULATOR_DIR points at the emulator's state.
+CNI_HNS_EMULATOR_DIR points at the emulator's state, CNI_HNS_EMULATOR_PROFILE picks its Windows build.
 `;
 
 class UsageError extends Error {}
@@ -189,11 +198,92 @@ export async function deleteCommand(client: HnsClient, words: string[], out: (t:
   out(`deleted endpoint ${cell(ep.Name)} ${ep.ID}\n`);
 }
 
+/** The emulator's state directory when the API is the emulator. */
+function emulatorDirOf(api: HcnApi): string | undefined {
+  const dir = (api as { dir?: unknown }).dir;
+  return api.backend === 'emulator' && typeof dir === 'string' ? dir : undefined;
+}
+
 export async function versionCommand(client: HnsClient, asJson: boolean, out: (t: string) => void): Promise<void> {
   const f = await doing('asking the HNS version', () => client.features());
   const on = Object.entries(f).filter(([k, v]) => k !== 'version' && v === true).map(([k]) => k);
+  // The JSON is what the service says, the same on both backends (the Windows suite compares them).
   if (asJson) return out(json({ backend: client.api.backend, version: f.version, features: on }));
-  out(table(['BACKEND', 'HNS', 'FEATURES'], [[client.api.backend, `${f.version.Major}.${f.version.Minor}`, on.join(',') || '-']]));
+  const dir = emulatorDirOf(client.api);
+  let profile = '-';
+  let schema = '-';
+  if (dir) {
+    const { emulatorAdmin } = await import('../../shared/hns/backends/emulator/admin');
+    const admin = emulatorAdmin(dir);
+    const choice = admin.profile();
+    const cfg = admin.config();
+    profile = `${choice.profile.name} (${choice.source})`;
+    schema = `${cfg.schemaVersion.Major}.${cfg.schemaVersion.Minor}`;
+  }
+  out(table(['BACKEND', 'PROFILE', 'HNS', 'SCHEMA', 'FEATURES'], [[client.api.backend, profile, `${f.version.Major}.${f.version.Minor}`, schema, on.join(',') || '-']]));
+}
+
+// --- emulator --------------------------------------------------------------------------------
+
+export async function emulatorCommand(openApi: () => Promise<HcnApi>, words: string[], asJson: boolean, out: (t: string) => void): Promise<void> {
+  const [verb, ...args] = words;
+  const known = ['profile', 'profiles', 'show', 'set', 'restart-hns', 'reboot', 'service'];
+  if (!verb || !known.includes(verb)) throw new UsageError(`emulator ${known.join('|')}`);
+  const { PROFILES } = await import('../../shared/hns/backends/emulator/profiles');
+  if (verb === 'profiles') {
+    if (asJson) return out(json(PROFILES));
+    return out(table(['PROFILE', 'HNS', 'SCHEMA', 'WINDOWS', 'BUILD'], PROFILES.map((p) => [p.name, `${p.hnsVersion.Major}.${p.hnsVersion.Minor}`, `${p.schemaVersion.Major}.${p.schemaVersion.Minor}`, p.title, p.build])));
+  }
+  if (verb === 'set' && args.length !== 2) throw new UsageError('emulator set <knob> <value>');
+  if (verb === 'service' && (args.length !== 1 || (args[0] !== 'stop' && args[0] !== 'start'))) throw new UsageError('emulator service stop|start');
+  const api = await openApi();
+  const dir = emulatorDirOf(api);
+  if (!dir) throw new Error(`emulator ${verb}: this host talks to the real HNS service (backend ${api.backend}); emulator commands change only the HNS emulator (CNI_HNS_BACKEND=emulator)`);
+  const { emulatorAdmin } = await import('../../shared/hns/backends/emulator/admin');
+  const { parseKnob, KNOBS } = await import('../../shared/hns/backends/emulator/config');
+  const admin = emulatorAdmin(dir);
+  switch (verb) {
+    case 'profile': {
+      if (args.length > 1) throw new UsageError('emulator profile [<name>]');
+      if (args[0]) {
+        admin.setProfile(args[0]);
+        const now = admin.profile();
+        if (now.source === 'environment') out(`note: CNI_HNS_EMULATOR_PROFILE=${now.profile.name} overrides config.json in this environment\n`);
+      }
+      const { profile, source } = admin.profile();
+      if (asJson) return out(json({ ...profile, source }));
+      return out(`${profile.name}: ${profile.title}, HNS ${profile.hnsVersion.Major}.${profile.hnsVersion.Minor}, schema ${profile.schemaVersion.Major}.${profile.schemaVersion.Minor} (from ${source})\n`);
+    }
+    case 'show':
+      if (args.length) throw new UsageError('emulator show');
+      return out(json(admin.config()));
+    case 'set': {
+      if (args.length !== 2) throw new UsageError(`emulator set <knob> <value>; knobs: ${Object.keys(KNOBS).join(', ')}`);
+      const [knob, text] = args as [string, string];
+      let value: unknown;
+      try {
+        value = parseKnob(knob, text);
+      } catch (err) {
+        throw new UsageError(`emulator set: ${(err as Error).message}`);
+      }
+      if (knob === 'profile') admin.setProfile(value as string);
+      else admin.updateConfig({ [knob]: value });
+      return out(`${knob} = ${JSON.stringify(value)}\n`);
+    }
+    case 'restart-hns': {
+      const dropped = await admin.restartHns();
+      return out(`restarted the HNS service: ${dropped} endpoint(s) dropped\n`);
+    }
+    case 'reboot':
+      await admin.reboot();
+      return out('rebooted\n');
+    case 'service': {
+      if (args.length !== 1 || (args[0] !== 'stop' && args[0] !== 'start')) throw new UsageError('emulator service stop|start');
+      if (args[0] === 'stop') admin.stopService();
+      else admin.startService();
+      return out(`service ${args[0] === 'stop' ? 'stopped: every call fails with RPC_S_SERVER_UNAVAILABLE (0x800706BA)' : 'started'}\n`);
+    }
+  }
 }
 
 // --- entry -----------------------------------------------------------------------------------
@@ -222,6 +312,8 @@ async function dispatch(args: Args, io: CliIo, client: () => Promise<HnsClient>)
       return deleteCommand(await client(), rest, io.out);
     case 'version':
       return versionCommand(await client(), args.json, io.out);
+    case 'emulator':
+      return emulatorCommand(async () => (await client()).api, rest, args.json, io.out);
     case 'help':
       return io.out(USAGE);
     default:

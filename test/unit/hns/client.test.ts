@@ -36,8 +36,8 @@ test('create network, namespace and endpoint, attach, and read them back by name
     assert.is(found.HostComputeNamespace, ns.ID);
     assert.equal((await c.getNamespaceById(ns.ID!)).Resources, [{ Type: 'Endpoint', Data: { Id: ep.ID! } }]);
     assert.equal((await c.listEndpointsOfNetwork(net.ID!)).map((x) => x.ID), [ep.ID]);
-    assert.equal(await c.serviceVersion(), { Major: 15, Minor: 4 });
-    assert.is((await c.features()).disableHostPort, true);
+    assert.equal(await c.serviceVersion(), { Major: 13, Minor: 3 }, 'the default profile: Server 2022');
+    assert.is((await c.features()).disableHostPort, false, 'DisableHostPort needs HNS 15.1');
     await c.removeNamespaceEndpoint(ns.ID!, ep.ID!);
     await c.deleteEndpoint(ep.ID!);
     await c.deleteNamespace(ns.ID!);
@@ -94,6 +94,27 @@ test('a service that is stopping is HnsUnavailableError, worth a retry', () =>
     const err = await rejectsWith(c.createNamespace(), HnsUnavailableError, 0x803b0020);
     assert.is(err.cniCode, 11);
     await c.createNamespace();
+  }));
+
+test('an HNS that is not running (RPC errors) is HnsUnavailableError, CNI "try again later" (11), with the Win32 text', () =>
+  withEmulator(async (e) => {
+    const c = client(e);
+    for (const [hr, text] of [
+      [0x800706ba, 'The RPC server is unavailable.'],
+      [0x800706be, 'The remote procedure call failed.'],
+      [0x800706bf, 'The remote procedure call failed and did not execute.'],
+      [0x800706d9, 'There are no more endpoints available from the endpoint mapper.'],
+    ] as const) {
+      await e.admin.setFaults([{ op: 'EnumerateNetworks', hr, count: 1 }]);
+      const err = await rejectsWith(c.listNetworks(), HnsUnavailableError, hr);
+      assert.is(err.kind, 'unavailable');
+      assert.is(err.cniCode, 11);
+      assert.ok(err.message.includes(text), err.message);
+    }
+    e.admin.stopService();
+    await rejectsWith(c.getNetworkByName('cbr0'), HnsUnavailableError, 0x800706ba);
+    e.admin.startService();
+    await c.listNetworks();
   }));
 
 test('a failure after the handle was opened still closes it (query fault)', () =>

@@ -1,27 +1,37 @@
 // Addresses the service hands out (hcn-api.md §4.2, §4.5): endpoint IPs from a network's static
-// subnets (lowest free host address, never the network address, a gateway or the IPv4 broadcast
-// address) and MACs from the network's pool. Allocation order is undocumented; lowest-free is the
-// emulator's choice, and predictable for tests.
+// subnets (never the network address, a gateway or the IPv4 broadcast address) and MACs from the
+// network's pool.
+//
+// Which free address: real NAT hosts hand out scattered ones (172.17.238.81 in a /20 whose gateway
+// is .224.1: microsoft/hcsshim#1746; 172.27.148.101: microsoft/Windows-Containers#563), so
+// allocation is random or hashed there (INFERRED). The emulator gives the lowest free address by
+// default (predictable for tests) and a random one with `ipAllocation: "random"`, so that tests
+// can prove a client does not depend on the order.
+//
+// Cost: what is taken is looked up in the per-address index (store.ts), and a hint per subnet
+// (the offset below which every address is taken) keeps lowest-free from scanning what is in use;
+// freeing an address lowers the hint. A call's work does not grow with the endpoints on the host.
 
+import { randomBytes } from 'node:crypto';
 import type { HostComputeEndpoint, IpConfiguration } from '../../model/endpoint';
 import type { HostComputeNetwork, MacPool, Subnet } from '../../model/network';
 import { type Cidr, contains, formatIp, type Ip, lastAddress, networkAddress, parseCidr, parseIp } from '../../../net/ip';
 import { fail } from './failure';
+import { type AllocHints, ipKey, macHex, type StoreTx } from './store';
 
 /** Subnet flag: the gateway (route NextHop) may be given to an endpoint. */
 const DO_NOT_RESERVE_GATEWAY = 1;
 const REMOTE_ENDPOINT = 1;
+/** Random picks tried before falling back to the lowest free address. */
+const RANDOM_TRIES = 32;
 
 interface SubnetView {
+  prefix: string;
   cidr: Cidr;
   /** Static IPAM: the service allocates from it. */
   allocatable: boolean;
   /** Address values no endpoint may have. */
   reserved: Set<bigint>;
-}
-
-function ipKey(ip: Ip): string {
-  return `${ip.family}:${ip.value}`;
 }
 
 function reservedOf(subnet: Subnet, cidr: Cidr): Set<bigint> {
@@ -42,7 +52,7 @@ function subnetsOf(net: HostComputeNetwork): SubnetView[] {
     const dhcp = ipam.Type === 'Dhcp' || ipam.Type === 1;
     for (const subnet of ipam.Subnets ?? []) {
       const cidr = subnet.IpAddressPrefix ? parseCidr(subnet.IpAddressPrefix) : undefined;
-      if (cidr) out.push({ cidr, allocatable: !dhcp, reserved: reservedOf(subnet, cidr) });
+      if (cidr) out.push({ prefix: subnet.IpAddressPrefix!, cidr, allocatable: !dhcp, reserved: reservedOf(subnet, cidr) });
     }
   }
   return out;
@@ -52,44 +62,65 @@ function isRemote(ep: HostComputeEndpoint): boolean {
   return ((ep.Flags ?? 0) & REMOTE_ENDPOINT) !== 0;
 }
 
-function lowestFree(sub: SubnetView, used: Set<string>): Ip {
-  const last = lastAddress(sub.cidr).value;
-  for (let v = networkAddress(sub.cidr).value + 1n; v <= last; v++) {
+function keyOf(ip: Ip): string {
+  return `${ip.family}-${ip.value.toString(16)}`;
+}
+
+function randomBelow(n: bigint): bigint {
+  const bytes = randomBytes(Math.max(1, Math.ceil(n.toString(16).length / 2)));
+  return BigInt(`0x${bytes.toString('hex')}`) % n;
+}
+
+/** A free address of the subnet (lowest, or random), updating the hint; fails when none is left. */
+function allocate(tx: StoreTx, net: HostComputeNetwork, sub: SubnetView, hints: AllocHints, mine: Set<string>): Ip {
+  const base = networkAddress(sub.cidr).value;
+  const size = lastAddress(sub.cidr).value - base + 1n;
+  const free = (off: bigint) => {
+    const v = base + off;
+    if (sub.reserved.has(v)) return undefined;
     const ip: Ip = { family: sub.cidr.ip.family, value: v };
-    if (!sub.reserved.has(v) && !used.has(ipKey(ip))) return ip;
+    const k = keyOf(ip);
+    return mine.has(k) || tx.ipHolders(net.ID!, k).length > 0 ? undefined : ip;
+  };
+  if (tx.cfg.ipAllocation === 'random' && size > 2n) {
+    for (let i = 0; i < RANDOM_TRIES; i++) {
+      const ip = free(1n + randomBelow(size - 1n));
+      if (ip) return ip;
+    }
   }
+  const start = BigInt(hints.ip[sub.prefix] ?? '1');
+  for (let off = start < 1n ? 1n : start; off < size; off++) {
+    const ip = free(off);
+    if (!ip) continue;
+    if (tx.cfg.ipAllocation === 'lowest') hints.ip[sub.prefix] = String(off + 1n);
+    return ip;
+  }
+  // Below the hint everything was taken when it was set; frees lower it, so this is exhaustion.
   fail('HCN_E_ADDR_INVALID_OR_RESERVED', `{{IpAddress,no free address left in ${formatIp(sub.cidr.ip)}/${sub.cidr.prefix}}}`);
 }
 
 /**
  * The endpoint's IpConfigurations with addresses and prefix lengths filled in. An entry without
- * IpAddress (or none at all) gets the lowest free address of the next static subnet; a given
- * address must lie in a subnet, not be reserved, and not be held by another endpoint of the same
- * kind (local/remote; with `remoteSharesLocalIps` false, of any kind). Remote endpoints describe
- * pods on other nodes, so their addresses are not checked against this node's subnets.
+ * IpAddress (or none at all) gets a free address of the next static subnet; a given address must
+ * lie in a subnet, not be reserved, and not be held by another endpoint of the same kind
+ * (local/remote; with `remoteSharesLocalIps` false, of any kind). Remote endpoints describe pods
+ * on other nodes, so their addresses are not checked against this node's subnets.
  */
-export function assignIps(net: HostComputeNetwork, others: HostComputeEndpoint[], ep: HostComputeEndpoint, remoteSharesLocalIps: boolean): IpConfiguration[] {
+export function assignIps(tx: StoreTx, net: HostComputeNetwork, ep: HostComputeEndpoint): IpConfiguration[] {
   const subnets = subnetsOf(net);
   const allocatable = subnets.filter((s) => s.allocatable);
   const remote = isRemote(ep);
-  const taken = new Set<string>();
-  const conflicting = new Set<string>();
-  for (const o of others) {
-    for (const c of o.IpConfigurations ?? []) {
-      const ip = c.IpAddress ? parseIp(c.IpAddress) : undefined;
-      if (!ip) continue;
-      taken.add(ipKey(ip));
-      if (!remoteSharesLocalIps || isRemote(o) === remote) conflicting.add(ipKey(ip));
-    }
-  }
+  const mine = new Set<string>();
   const wanted = ep.IpConfigurations?.length ? ep.IpConfigurations : [{}];
+  let hints: AllocHints | undefined;
   let next = 0;
-  return wanted.map((want) => {
+  const out = wanted.map((want) => {
     if (!want.IpAddress) {
       const sub = allocatable[next++];
       if (!sub) fail('HCN_E_SUBNET_NOT_FOUND', `{{IpConfigurations,network ${net.Name ?? net.ID} has no static subnet to allocate from}}`);
-      const ip = lowestFree(sub, taken);
-      taken.add(ipKey(ip));
+      hints ??= tx.allocHints(net.ID!);
+      const ip = allocate(tx, net, sub, hints, mine);
+      mine.add(keyOf(ip));
       return { ...want, IpAddress: formatIp(ip), PrefixLength: want.PrefixLength ?? sub.cidr.prefix };
     }
     const ip = parseIp(want.IpAddress);
@@ -99,12 +130,47 @@ export function assignIps(net: HostComputeNetwork, others: HostComputeEndpoint[]
       if (!sub) fail('HCN_E_INVALID_IP', `{{IpAddress,${want.IpAddress} is in no subnet of network ${net.Name ?? net.ID}}}`);
       if (sub.reserved.has(ip.value)) fail('HCN_E_ADDR_INVALID_OR_RESERVED', `{{IpAddress,${want.IpAddress}}}`);
     }
-    if (conflicting.has(ipKey(ip))) fail('ERROR_OBJECT_ALREADY_EXISTS', `{{IpAddress,${want.IpAddress} belongs to another endpoint}}`);
-    conflicting.add(ipKey(ip));
-    taken.add(ipKey(ip));
+    const k = keyOf(ip);
+    const holders = tx.ipHolders(net.ID!, k);
+    const conflict = mine.has(k) || holders.some((h) => !tx.cfg.remoteSharesLocalIps || h.remote === remote);
+    if (conflict) fail('ERROR_OBJECT_ALREADY_EXISTS', `{{IpAddress,${want.IpAddress} belongs to another endpoint}}`);
+    mine.add(k);
     const prefix = want.PrefixLength ?? sub?.cidr.prefix;
     return prefix === undefined ? { ...want } : { ...want, PrefixLength: prefix };
   });
+  if (hints) tx.saveAllocHints(net.ID!, hints);
+  return out;
+}
+
+/** Lowers the network's hints for the addresses and MAC of an endpoint going away. */
+export function releaseAddresses(tx: StoreTx, net: HostComputeNetwork | undefined, ep: HostComputeEndpoint): void {
+  if (!net) return;
+  const hints = tx.allocHints(net.ID!);
+  let changed = false;
+  for (const c of ep.IpConfigurations ?? []) {
+    const ip = c.IpAddress ? parseIp(c.IpAddress) : undefined;
+    if (!ip) continue;
+    for (const sub of subnetsOf(net)) {
+      if (!sub.allocatable || !contains(sub.cidr, ip)) continue;
+      const off = ip.value - networkAddress(sub.cidr).value;
+      const hint = BigInt(hints.ip[sub.prefix] ?? '1');
+      if (off < hint) {
+        hints.ip[sub.prefix] = String(off);
+        changed = true;
+      }
+    }
+  }
+  const mac = ep.MacAddress ? macToNumber(ep.MacAddress) : undefined;
+  (net.MacPool?.Ranges ?? []).forEach((r, i) => {
+    if (mac === undefined) return;
+    const start = macToNumber(r.StartMacAddress);
+    if (mac < start || mac > macToNumber(r.EndMacAddress)) return;
+    if (mac - start < (hints.mac[i] ?? 0)) {
+      hints.mac[i] = mac - start;
+      changed = true;
+    }
+  });
+  if (changed) tx.saveAllocHints(net.ID!, hints);
 }
 
 // --- MAC addresses -------------------------------------------------------------------------
@@ -130,12 +196,20 @@ export function defaultMacPool(index: number): MacPool {
 }
 
 /** The lowest MAC of the network's pool that no endpoint of the network has. */
-export function allocateMac(net: HostComputeNetwork, others: HostComputeEndpoint[]): string {
-  const used = new Set(others.filter((o) => o.MacAddress).map((o) => macToNumber(o.MacAddress!)));
-  for (const r of net.MacPool?.Ranges ?? []) {
-    for (let n = macToNumber(r.StartMacAddress), end = macToNumber(r.EndMacAddress); n <= end; n++) {
-      if (!used.has(n)) return numberToMac(n);
+export function allocateMac(tx: StoreTx, net: HostComputeNetwork): string {
+  const hints = tx.allocHints(net.ID!);
+  const ranges = net.MacPool?.Ranges ?? [];
+  for (let i = 0; i < ranges.length; i++) {
+    const start = macToNumber(ranges[i]!.StartMacAddress);
+    const end = macToNumber(ranges[i]!.EndMacAddress);
+    for (let n = start + (hints.mac[i] ?? 0); n <= end; n++) {
+      if (tx.macHolders(net.ID!, macHex(numberToMac(n))!).length > 0) continue;
+      hints.mac[i] = n - start + 1;
+      tx.saveAllocHints(net.ID!, hints);
+      return numberToMac(n);
     }
   }
   fail('E_FAIL', `{{MacAddress,the MAC pool of network ${net.Name ?? net.ID} is exhausted}}`);
 }
+
+export { ipKey };

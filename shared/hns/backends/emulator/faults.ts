@@ -3,8 +3,9 @@
 // argument text contains a string. Counts are consumed under the state lock, so concurrent
 // processes never use one fault twice.
 
-import { readJsonFile, writeFileAtomic } from '../../../sys/atomic';
-import { type EmulatorConfig, fileIn, withStateLock } from './store';
+import type { EmulatorConfig } from './config';
+import { readJson, writeAtomic } from './fsio';
+import { fileIn, withStateLock } from './store';
 import { HcnFailure } from './failure';
 
 export interface Fault {
@@ -24,7 +25,7 @@ export interface Fault {
 
 function readFaults(dir: string): Fault[] {
   const file = fileIn(dir, 'faults');
-  const faults = readJsonFile<unknown>(file, []);
+  const faults = readJson<unknown>(file) ?? [];
   if (!Array.isArray(faults) || faults.some((f) => !f || typeof f !== 'object' || typeof (f as Fault).op !== 'string')) {
     throw new Error(`${file} must be an array of {op, hr?, delayMs?, count?, match?, skip?}`);
   }
@@ -43,7 +44,7 @@ export async function takeFault(dir: string, cfg: EmulatorConfig, op: string, ar
     const faults = readFaults(dir);
     const f = faults.find((x) => applies(x, op, argText));
     if (!f) return undefined;
-    const save = () => writeFileAtomic(fileIn(dir, 'faults'), JSON.stringify(faults, null, 2));
+    const save = () => writeAtomic(fileIn(dir, 'faults'), JSON.stringify(faults, null, 2));
     if (f.skip) {
       f.skip -= 1;
       save();

@@ -15,6 +15,7 @@ import type { EndpointModifyRequest, NamespaceModifyRequest, NetworkModifyReques
 import { errorRecord, hex, hr, signed } from '../../hresult';
 import { LockTimeoutError } from '../../../sys/lock';
 import { appendCall } from './calllog';
+import { type EmulatorConfig, readConfig } from './config';
 import { createEndpoint, deleteEndpoint, modifyEndpoint } from './endpoints';
 import { HcnFailure } from './failure';
 import { meetFault, takeFault } from './faults';
@@ -22,12 +23,12 @@ import { guidArg, requestedId } from './guid';
 import { envelope, hnsCallOutput } from './hnscall';
 import { createNamespace, deleteNamespace, modifyNamespace } from './namespaces';
 import { createNetwork, deleteNetwork, modifyNetwork } from './networks';
-import { getObject } from './objects';
 import { enumerate, parseQuery } from './query';
-import { type EmulatorConfig, type EmulatorState, readConfig, readState, updateState } from './store';
-import { checkDocument, type DocumentKind } from './validate';
+import { serviceDown } from './service';
+import { readStore, type StoreTx, updateStore } from './store';
+import { checkDocument, type DocumentHost, type DocumentKind } from './validate';
 
-export type { EmulatorConfig } from './store';
+export type { EmulatorConfig } from './config';
 export type { Fault } from './faults';
 export type { CallRecord } from './calllog';
 
@@ -66,6 +67,11 @@ function parsedForLog(text: string | undefined): unknown {
   }
 }
 
+/** What the host's documents are checked against: its versions and extra unknown fields. */
+function hostOf(cfg: EmulatorConfig): DocumentHost {
+  return { hnsVersion: cfg.hnsVersion, schemaVersion: cfg.schemaVersion, unknownFields: cfg.unknownFields };
+}
+
 function failureOutcome<T>(err: unknown): HcnOutcome<T> {
   if (err instanceof HcnFailure) return { hr: signed(err.code), errorRecord: errorRecord(err.code, err.detail) };
   // A state lock nobody released in time: to the client, the service did not answer.
@@ -90,13 +96,13 @@ class Emulator implements EmulatorApi {
     return this.enumerateOf('Network', query);
   }
   createNetwork(id: string, settings: string) {
-    return this.createOf('Network', id, settings, (s, cfg, guid, doc) => createNetwork(s, cfg, guid, doc as HostComputeNetwork));
+    return this.createOf('Network', id, settings, (tx, guid, doc) => createNetwork(tx, guid, doc as HostComputeNetwork));
   }
   openNetwork(id: string) {
     return this.openOf('Network', id);
   }
   modifyNetwork(network: Handle, settings: string) {
-    return this.modifyOf('Network', network, settings, (s, cfg, id, req) => modifyNetwork(s, cfg, id, req as NetworkModifyRequest));
+    return this.modifyOf('Network', network, settings, (tx, id, req) => modifyNetwork(tx, id, req as NetworkModifyRequest));
   }
   queryNetworkProperties(network: Handle, query: string) {
     return this.queryOf('Network', network, query);
@@ -116,10 +122,10 @@ class Emulator implements EmulatorApi {
   createEndpoint(network: Handle, id: string, settings: string): Promise<HcnOutcome<Handle>> {
     return this.call('CreateEndpoint', { id: this.handles.get(Number(network))?.id, args: [id], doc: settings }, async (ctx) => {
       const networkId = this.resolve(network, 'Network');
-      const doc = await checkDocument<HostComputeEndpoint>('endpoint', settings, ctx.cfg.unknownFields);
+      const doc = await checkDocument<HostComputeEndpoint>('endpoint', settings, hostOf(ctx.cfg));
       const guid = requestedId(id, doc.ID);
       ctx.name = doc.Name;
-      const ep = await updateState(this.dir, ctx.cfg, (s) => createEndpoint(s, ctx.cfg, networkId, guid, doc));
+      const ep = await updateStore(this.dir, ctx.cfg, (tx) => createEndpoint(tx, networkId, guid, doc));
       ctx.id = ep.ID;
       return this.newHandle('Endpoint', ep.ID!);
     });
@@ -128,7 +134,7 @@ class Emulator implements EmulatorApi {
     return this.openOf('Endpoint', id);
   }
   modifyEndpoint(endpoint: Handle, settings: string) {
-    return this.modifyOf('Endpoint', endpoint, settings, (s, cfg, id, req) => modifyEndpoint(s, cfg, id, req as EndpointModifyRequest));
+    return this.modifyOf('Endpoint', endpoint, settings, (tx, id, req) => modifyEndpoint(tx, id, req as EndpointModifyRequest));
   }
   queryEndpointProperties(endpoint: Handle, query: string) {
     return this.queryOf('Endpoint', endpoint, query);
@@ -146,13 +152,13 @@ class Emulator implements EmulatorApi {
     return this.enumerateOf('Namespace', query);
   }
   createNamespace(id: string, settings: string) {
-    return this.createOf('Namespace', id, settings, (s, cfg, guid, doc) => createNamespace(s, cfg, guid, doc as HostComputeNamespace));
+    return this.createOf('Namespace', id, settings, (tx, guid, doc) => createNamespace(tx, guid, doc as HostComputeNamespace));
   }
   openNamespace(id: string) {
     return this.openOf('Namespace', id);
   }
   modifyNamespace(namespace: Handle, settings: string) {
-    return this.modifyOf('Namespace', namespace, settings, (s, cfg, id, req) => modifyNamespace(s, cfg, id, req as NamespaceModifyRequest));
+    return this.modifyOf('Namespace', namespace, settings, (tx, id, req) => modifyNamespace(tx, id, req as NamespaceModifyRequest));
   }
   queryNamespaceProperties(namespace: Handle, query: string) {
     return this.queryOf('Namespace', namespace, query);
@@ -167,8 +173,8 @@ class Emulator implements EmulatorApi {
   // --- v1 ---------------------------------------------------------------------------------
 
   async hnsCall(method: string, path: string, request: string): Promise<HcnOutcome<string>> {
-    const out = await this.call('HNSCall', { args: [method, path], doc: request, logDoc: { method, path, request: parsedForLog(request) } }, (ctx) =>
-      envelope(hnsCallOutput(readState(this.dir), ctx.cfg, method, path)),
+    const out = await this.call('HNSCall', { args: [method, path], doc: request, logDoc: { method, path, request: parsedForLog(request) } }, async (ctx) =>
+      envelope(await readStore(this.dir, ctx.cfg, (tx) => hnsCallOutput(tx, method, path))),
     );
     // HNSCall has no error record of its own: the envelope (same shape) is its answer either way.
     return out.errorRecord ? { ...out, value: out.errorRecord } : out;
@@ -181,9 +187,9 @@ class Emulator implements EmulatorApi {
   // --- one shape per call kind ------------------------------------------------------------
 
   private enumerateOf(kind: ObjectKind, query: string): Promise<HcnOutcome<string>> {
-    return this.call(`Enumerate${kind}s`, { doc: query }, async () => {
+    return this.call(`Enumerate${kind}s`, { doc: query }, async (ctx) => {
       const q = await parseQuery(query, kind);
-      return JSON.stringify(enumerate(readState(this.dir), kind, q.filter));
+      return JSON.stringify(await readStore(this.dir, ctx.cfg, (tx) => enumerate(tx, kind, q.filter)));
     });
   }
 
@@ -191,21 +197,22 @@ class Emulator implements EmulatorApi {
     kind: 'Network' | 'Namespace',
     id: string,
     settings: string,
-    create: (s: EmulatorState, cfg: EmulatorConfig, guid: string | undefined, doc: object) => { ID?: string },
+    create: (tx: StoreTx, guid: string | undefined, doc: object) => { ID?: string },
   ): Promise<HcnOutcome<Handle>> {
     return this.call(`Create${kind}`, { args: [id], doc: settings }, async (ctx) => {
-      const doc = await checkDocument<{ ID?: string; Name?: string }>(DOC_KIND[kind], settings, ctx.cfg.unknownFields);
+      const doc = await checkDocument<{ ID?: string; Name?: string }>(DOC_KIND[kind], settings, hostOf(ctx.cfg));
       const guid = requestedId(id, doc.ID);
       ctx.name = doc.Name;
-      const obj = await updateState(this.dir, ctx.cfg, (s) => create(s, ctx.cfg, guid, doc));
+      const obj = await updateStore(this.dir, ctx.cfg, (tx) => create(tx, guid, doc));
       ctx.id = obj.ID;
       return this.newHandle(kind, obj.ID!);
     });
   }
 
   private openOf(kind: ObjectKind, id: string): Promise<HcnOutcome<Handle>> {
-    return this.call(`Open${kind}`, { id }, (ctx) => {
-      const obj = getObject(readState(this.dir), ctx.cfg, kind, guidArg(id));
+    return this.call(`Open${kind}`, { id }, async (ctx) => {
+      const guid = guidArg(id);
+      const obj = await readStore(this.dir, ctx.cfg, (tx) => tx.must(kind, guid));
       return this.newHandle(kind, obj.ID!);
     });
   }
@@ -214,12 +221,12 @@ class Emulator implements EmulatorApi {
     kind: ObjectKind,
     h: Handle,
     settings: string,
-    modify: (s: EmulatorState, cfg: EmulatorConfig, id: string, req: object) => void,
+    modify: (tx: StoreTx, id: string, req: object) => void,
   ): Promise<HcnOutcome> {
     return this.call(`Modify${kind}`, { id: this.handles.get(Number(h))?.id, doc: settings }, async (ctx) => {
       const id = this.resolve(h, kind);
-      const req = await checkDocument<object>(MODIFY_KIND[kind], settings, ctx.cfg.unknownFields);
-      await updateState(this.dir, ctx.cfg, (s) => modify(s, ctx.cfg, id, req));
+      const req = await checkDocument<object>(MODIFY_KIND[kind], settings, hostOf(ctx.cfg));
+      await updateStore(this.dir, ctx.cfg, (tx) => modify(tx, id, req));
       return undefined;
     });
   }
@@ -229,14 +236,17 @@ class Emulator implements EmulatorApi {
       const id = this.resolve(h, kind);
       const q = await parseQuery(query, kind);
       if (q.v1) throw new HcnFailure(hr('E_NOTIMPL'), '{{SchemaVersion,the emulator answers queries in schema 2.x only}}');
-      return JSON.stringify(getObject(readState(this.dir), ctx.cfg, kind, id));
+      return JSON.stringify(await readStore(this.dir, ctx.cfg, (tx) => {
+        tx.must(kind, id);
+        return tx.present(kind, id);
+      }));
     });
   }
 
-  private deleteOf(kind: ObjectKind, id: string, remove: (s: EmulatorState, cfg: EmulatorConfig, id: string) => void): Promise<HcnOutcome> {
+  private deleteOf(kind: ObjectKind, id: string, remove: (tx: StoreTx, id: string) => void): Promise<HcnOutcome> {
     return this.call(`Delete${kind}`, { id }, async (ctx) => {
       const guid = guidArg(id);
-      await updateState(this.dir, ctx.cfg, (s) => remove(s, ctx.cfg, guid));
+      await updateStore(this.dir, ctx.cfg, (tx) => remove(tx, guid));
       return undefined;
     });
   }
@@ -278,6 +288,8 @@ class Emulator implements EmulatorApi {
     let out: HcnOutcome<T>;
     try {
       ctx.cfg = readConfig(this.dir);
+      const down = serviceDown(this.dir);
+      if (down) throw new HcnFailure(down.hr >>> 0, '');
       const argText = [info.id, ...(info.args ?? []), info.doc].filter((x) => x !== undefined).join('\n');
       await meetFault(await takeFault(this.dir, ctx.cfg, op, argText));
       out = { hr: 0, value: await body(ctx as CallContext) };

@@ -4,75 +4,108 @@
 import type { HostComputeNamespace, NamespaceResource, NamespaceType } from '../../model/namespace';
 import { NAMESPACE_TYPES } from '../../model/namespace';
 import type { NamespaceModifyRequest } from '../../model/modify';
-import type { EmulatorConfig, EmulatorState } from './store';
 import { fail } from './failure';
+import { knowsReadyOnCreate } from './gates';
 import { guidArg, newGuid, sameGuid } from './guid';
-import { enumOut, getObject, serviceFields, withoutServiceKeys } from './objects';
+import { enumOut, serviceFields, withoutServiceKeys } from './objects';
 import { requestName, resourceName } from './requests';
+import type { StoreTx } from './store';
 
-/** The host's default compartment, which the HostDefault namespace stands for. */
+/** The host's default compartment, which a HostDefault namespace stands for. */
 const DEFAULT_COMPARTMENT = 1;
 const REMOTE_ENDPOINT = 1;
 
-export function createNamespace(s: EmulatorState, cfg: EmulatorConfig, id: string | undefined, doc: HostComputeNamespace): HostComputeNamespace {
-  if (id && s.namespaces[id]) fail('ERROR_ALREADY_EXISTS');
-  const { Type, Resources, NamespaceId, NamespaceGuid, ...rest } = withoutServiceKeys(doc);
+/**
+ * The compartment a new namespace gets. HostDefault: the default compartment (1), unless the
+ * document names one (hcsshim's tests pass 5). Others: on an HNS 15.0 host, containerd's
+ * namespaces show CompartmentId 0 until a container joins (projectcalico/calico#8465); builds that
+ * know ReadyOnCreate (>= 13.4 / 15.2) "change how network compartments are initialized" when it is
+ * set (containerd pkg/netns/netns_windows.go). So 0 at create ('lazy', the default), a compartment
+ * at create with ReadyOnCreate on such a build, or always ('eager', config namespaceCompartment).
+ */
+function compartmentAtCreate(tx: StoreTx, type: NamespaceType | undefined, doc: HostComputeNamespace): number {
+  if (doc.NamespaceId) return doc.NamespaceId;
+  if (type === 'HostDefault') return DEFAULT_COMPARTMENT;
+  const ready = doc.ReadyOnCreate === true && knowsReadyOnCreate(tx.cfg);
+  return tx.cfg.namespaceCompartment === 'eager' || ready ? tx.nextCompartmentId() : 0;
+}
+
+/**
+ * More than one HostDefault namespace is allowed: every host has one from the start, and
+ * hcsshim's integration tests create more and expect success (hcn/hcnnamespace_test.go
+ * TestSyncNamespaceHostDefault, HcnCreateTestNamespace).
+ */
+export function createNamespace(tx: StoreTx, id: string | undefined, doc: HostComputeNamespace): HostComputeNamespace {
+  if (id && tx.rec('Namespace', id)) fail('ERROR_ALREADY_EXISTS');
+  const { Type, Resources, NamespaceId: _id, NamespaceGuid, ...rest } = withoutServiceKeys(doc);
   const type = enumOut<NamespaceType>(Type, NAMESPACE_TYPES);
-  if (type === 'HostDefault' && Object.values(s.namespaces).some((n) => n.Type === 'HostDefault')) fail('GCN_E_DEFAULTNAMESPACE_EXISTS');
   if (Resources?.length) fail('E_INVALIDARG', '{{Resources,are added with HcnModifyNamespace}}');
   const ns: HostComputeNamespace = { ID: id ?? newGuid(), ...rest };
   if (type) ns.Type = type;
-  ns.NamespaceId = NamespaceId || (type === 'HostDefault' ? DEFAULT_COMPARTMENT : s.nextCompartmentId++);
+  ns.NamespaceId = compartmentAtCreate(tx, type, doc);
   ns.NamespaceGuid = NamespaceGuid?.toUpperCase() ?? newGuid();
-  Object.assign(ns, serviceFields(cfg));
-  s.namespaces[ns.ID!] = ns;
-  return ns;
+  Object.assign(ns, serviceFields(tx.cfg));
+  return tx.create('Namespace', ns);
 }
 
 /** Refused while containers are in it; its endpoints stay, outside any namespace. */
-export function deleteNamespace(s: EmulatorState, cfg: EmulatorConfig, id: string): void {
-  const ns = getObject(s, cfg, 'Namespace', id);
+export function deleteNamespace(tx: StoreTx, id: string): void {
+  const ns = tx.must('Namespace', id);
   if (ns.Resources?.some((r) => r.Type === 'Container')) fail('HCN_E_REQUEST_UNSUPPORTED', '{{Resources,the namespace still has containers}}');
-  for (const ep of Object.values(s.endpoints)) if (sameGuid(ep.HostComputeNamespace, ns.ID)) delete ep.HostComputeNamespace;
-  delete s.namespaces[ns.ID!];
+  for (const r of ns.Resources ?? []) {
+    if (r.Type !== 'Endpoint') continue;
+    const ep = tx.get('Endpoint', r.Data.Id);
+    if (ep && sameGuid(ep.HostComputeNamespace, ns.ID)) {
+      const { HostComputeNamespace: _gone, ...rest } = ep;
+      tx.save('Endpoint', rest);
+    }
+  }
+  tx.drop('Namespace', ns.ID!);
 }
 
-function addEndpoint(s: EmulatorState, cfg: EmulatorConfig, ns: HostComputeNamespace, endpointId: string): void {
-  const ep = getObject(s, cfg, 'Endpoint', endpointId);
+function addEndpoint(tx: StoreTx, ns: HostComputeNamespace, endpointId: string): void {
+  const ep = tx.must('Endpoint', endpointId);
   if (((ep.Flags ?? 0) & REMOTE_ENDPOINT) !== 0) fail('HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION');
   if (ep.HostComputeNamespace) fail('HCN_E_ENDPOINT_NAMESPACE_ALREADY_EXISTS', `{{EndpointId,the endpoint is in namespace ${ep.HostComputeNamespace}}}`);
-  ep.HostComputeNamespace = ns.ID;
-  ns.Resources = [...(ns.Resources ?? []), { Type: 'Endpoint', Data: { Id: ep.ID! } }];
+  tx.save('Endpoint', { ...ep, HostComputeNamespace: ns.ID });
+  tx.save('Namespace', { ...ns, Resources: [...(ns.Resources ?? []), { Type: 'Endpoint', Data: { Id: ep.ID! } }] });
 }
 
-function removeResource(ns: HostComputeNamespace, match: (r: NamespaceResource) => boolean): void {
+function withoutResource(ns: HostComputeNamespace, match: (r: NamespaceResource) => boolean): HostComputeNamespace {
   const kept = (ns.Resources ?? []).filter((r) => !match(r));
   if (kept.length === (ns.Resources?.length ?? 0)) fail('ERROR_NOT_FOUND');
-  if (kept.length) ns.Resources = kept;
-  else delete ns.Resources;
+  const next = { ...ns };
+  if (kept.length) next.Resources = kept;
+  else delete next.Resources;
+  return next;
 }
 
-export function modifyNamespace(s: EmulatorState, cfg: EmulatorConfig, id: string, req: NamespaceModifyRequest): void {
-  const ns = getObject(s, cfg, 'Namespace', id);
+export function modifyNamespace(tx: StoreTx, id: string, req: NamespaceModifyRequest): void {
+  const ns = tx.must('Namespace', id);
   const resource = resourceName(req.ResourceType, ['Container', 'Endpoint']);
   const request = requestName(req.RequestType);
   if (resource === 'Endpoint' && (request === 'Add' || request === 'Remove')) {
     if (!req.Settings.EndpointId) fail('E_INVALIDARG', '{{EndpointId,missing}}');
     const endpointId = guidArg(req.Settings.EndpointId);
-    if (request === 'Add') return addEndpoint(s, cfg, ns, endpointId);
-    removeResource(ns, (r) => r.Type === 'Endpoint' && sameGuid(r.Data.Id, endpointId));
-    const ep = s.endpoints[endpointId];
-    if (ep && sameGuid(ep.HostComputeNamespace, ns.ID)) delete ep.HostComputeNamespace;
+    if (request === 'Add') return addEndpoint(tx, ns, endpointId);
+    tx.save('Namespace', withoutResource(ns, (r) => r.Type === 'Endpoint' && sameGuid(r.Data.Id, endpointId)));
+    const ep = tx.get('Endpoint', endpointId);
+    if (ep && sameGuid(ep.HostComputeNamespace, ns.ID)) {
+      const { HostComputeNamespace: _gone, ...rest } = ep;
+      tx.save('Endpoint', rest);
+    }
     return;
   }
   if (resource === 'Container' && (request === 'Add' || request === 'Remove')) {
     const containerId = req.Settings.ContainerId;
     if (!containerId) fail('E_INVALIDARG', '{{ContainerId,missing}}');
     const isIt = (r: NamespaceResource) => r.Type === 'Container' && r.Data.Id === containerId;
-    if (request === 'Remove') return removeResource(ns, isIt);
+    if (request === 'Remove') return tx.save('Namespace', withoutResource(ns, isIt));
     if (ns.Resources?.some(isIt)) fail('ERROR_ALREADY_EXISTS', `{{ContainerId,${containerId} is already in the namespace}}`);
-    ns.Resources = [...(ns.Resources ?? []), { Type: 'Container', Data: { Id: containerId } }];
-    return;
+    const next: HostComputeNamespace = { ...ns, Resources: [...(ns.Resources ?? []), { Type: 'Container', Data: { Id: containerId } }] };
+    // The first container brings the compartment into being (lazy compartments, above).
+    if (!next.NamespaceId) next.NamespaceId = tx.nextCompartmentId();
+    return tx.save('Namespace', next);
   }
   fail('E_NOTIMPL', `{{${resource} ${request},the emulator does not model this namespace modification}}`);
 }

@@ -1,58 +1,39 @@
 // Policy rules shared by networks and endpoints: host-wide port mappings (hcn-api.md §2.4) and
-// the Add/Remove requests of HcnModify*. Settings are stored verbatim (clients compare them
-// byte for byte with what they sent), so matching compares content, not key order.
+// the Add/Remove requests of HcnModify*. Settings are stored as sent, but for the spelling of
+// their keys (canon.ts): clients compare them byte for byte with what they sent (wcn
+// test/utilities/plugin_testing.go comparePolicyLists), so matching compares content, not key order.
 
-import type { HostComputeEndpoint } from '../../model/endpoint';
 import type { PortMappingSettings } from '../../model/policy';
 import { fail } from './failure';
 import { canonicalJson } from '../../../schema/canonical';
+import { portKey, portMappingsOf, type StoreTx } from './store';
 
 export interface AnyPolicy {
   Type: string;
   Settings?: unknown;
 }
 
-const PROTOCOLS: Record<string, number> = { Unknown: 0, ICMPv4: 1, IGMP: 2, TCP: 6, UDP: 17, ICMPv6: 58 };
-
-
 export function samePolicy(a: AnyPolicy, b: AnyPolicy): boolean {
   return a.Type === b.Type && canonicalJson(a.Settings ?? {}) === canonicalJson(b.Settings ?? {});
 }
 
 /**
- * (Protocol, ExternalPort, VIP, address family): what two mappings on one host may not share.
- * The IPv6 twin of a mapping (NatFlags.IPv6) is a separate mapping on the same port, as dual-stack
- * plugins (Azure CNI, sdnbridge) send it. Undefined without an external port.
+ * Refuses port mappings without an internal port, mappings whose (Protocol, ExternalPort, VIP)
+ * another endpoint on the host already holds (store.ts portKey; looked up in the host-wide
+ * port index, so the check costs the same with 10 or 10,000 endpoints), and mappings that appear
+ * twice in `policies`. `self` is the endpoint being changed: with `selfConflicts` (a policy Add)
+ * its own mappings count too, without (an Update replaces them) they do not.
  */
-function portKey(s: PortMappingSettings): string | undefined {
-  if (!s.ExternalPort) return undefined;
-  const proto = typeof s.Protocol === 'string' ? PROTOCOLS[s.Protocol] : s.Protocol;
-  const v6 = ((s.Flags ?? 0) & 2) !== 0 ? 'v6' : 'v4';
-  return `${proto ?? 0}/${s.ExternalPort}/${s.VIP ?? ''}/${v6}`;
-}
-
-function portMappings(policies: readonly AnyPolicy[] | undefined): PortMappingSettings[] {
-  return (policies ?? []).filter((p) => p.Type === 'PortMapping').map((p) => (p.Settings ?? {}) as PortMappingSettings);
-}
-
-/**
- * Refuses port mappings without an internal port, and mappings whose (Protocol, ExternalPort,
- * VIP) another mapping on the host already has (`hostEndpoints`: every endpoint but the one
- * being changed) or that appear twice in `policies`.
- */
-export function checkPortMappings(policies: readonly AnyPolicy[] | undefined, hostEndpoints: Iterable<HostComputeEndpoint>): void {
-  const mine = portMappings(policies);
-  for (const m of mine) if (!m.InternalPort) fail('HCN_E_INVALID_INTERNAL_PORT', `{{InternalPort,${m.InternalPort ?? 'missing'}}}`);
-  const taken = new Set<string>();
-  for (const ep of hostEndpoints) for (const m of portMappings(ep.Policies as AnyPolicy[] | undefined)) {
-    const k = portKey(m);
-    if (k) taken.add(k);
-  }
+export function checkPortMappings(tx: StoreTx, policies: readonly AnyPolicy[] | undefined, self?: string, selfConflicts = false): void {
+  const mine = portMappingsOf(policies);
+  for (const m of mine) if (!(m as PortMappingSettings).InternalPort) fail('HCN_E_INVALID_INTERNAL_PORT', `{{InternalPort,${(m as PortMappingSettings).InternalPort ?? 'missing'}}}`);
+  const seen = new Set<string>();
   for (const m of mine) {
-    const k = portKey(m);
+    const k = portKey(m, tx.cfg);
     if (!k) continue;
-    if (taken.has(k)) fail('HCN_E_PORT_ALREADY_EXISTS', `{{ExternalPort,${m.ExternalPort}}}`);
-    taken.add(k);
+    const holders = tx.portHolders(k).filter((id) => selfConflicts || id !== self);
+    if (holders.length > 0 || seen.has(k)) fail('HCN_E_PORT_ALREADY_EXISTS', `{{ExternalPort,${m.ExternalPort}}}`);
+    seen.add(k);
   }
 }
 

@@ -1,18 +1,23 @@
 // HostComputeQuery (hcn-api.md §3): Filter is JSON text whose keys are the service's internal,
 // v1-flavoured property names; several keys are ANDed; no match is an empty list, not an error.
+//
+// A filter is answered from the most selective index it allows (store.ts): ID, an endpoint's
+// address on a network, Name, the network's endpoints, HostDefault; the other keys are checked on
+// the few objects that index yields. So a lookup by name costs the same with 10 or 10,000
+// endpoints; only a filter that matches many objects (or none) reads many.
 
 import type { ObjectKind } from '../../api';
 import type { HostComputeQuery } from '../../model/query';
-import type { EmulatorState } from './store';
 import { fail } from './failure';
-import { sameGuid } from './guid';
-import { tableOf } from './objects';
+import { isGuid, sameGuid } from './guid';
+import { ipKey, type StoreTx } from './store';
 import { checkDocument, parseJsonObject } from './validate';
 
-type Matcher = (s: EmulatorState, obj: Record<string, unknown>, want: unknown) => boolean;
+type Doc = Record<string, unknown>;
+type Matcher = (tx: StoreTx, obj: Doc, want: unknown) => boolean;
 
-const byId: Matcher = (_s, o, want) => sameGuid(o.ID, want);
-const byName: Matcher = (_s, o, want) => o.Name === want;
+const byId: Matcher = (_tx, o, want) => sameGuid(o.ID, want);
+const byName: Matcher = (_tx, o, want) => o.Name === want;
 
 /**
  * The filter keys the service understands per kind. Others are refused: the service is said to
@@ -24,10 +29,16 @@ const FILTER_KEYS: Record<ObjectKind, Record<string, Matcher>> = {
   Endpoint: {
     ID: byId,
     Name: byName,
-    VirtualNetwork: (_s, o, want) => sameGuid(o.HostComputeNetwork, want),
-    VirtualNetworkName: (s, o, want) => typeof o.HostComputeNetwork === 'string' && s.networks[o.HostComputeNetwork]?.Name === want,
+    VirtualNetwork: (_tx, o, want) => sameGuid(o.HostComputeNetwork, want),
+    VirtualNetworkName: (tx, o, want) => typeof o.HostComputeNetwork === 'string' && tx.get('Network', o.HostComputeNetwork)?.Name === want,
+    // The v1 HNSEndpoint's address field (hcsshim hnsendpoint.go `IPAddress`); filters use the v1
+    // names (hcsshim hcnendpoint.go ListEndpointsOfNetwork). INFERRED: no client is known to
+    // filter by address on a real host (kube-proxy and Calico list everything and compare
+    // client-side, research §4), so whether the service takes this key is unconfirmed; matched
+    // against any of the endpoint's v2 IpConfigurations, not only the first.
+    IPAddress: (_tx, o, want) => Array.isArray(o.IpConfigurations) && o.IpConfigurations.some((c: { IpAddress?: string }) => c.IpAddress === want),
   },
-  Namespace: { ID: byId, Name: byName, IsDefault: (_s, o, want) => (o.Type === 'HostDefault') === want },
+  Namespace: { ID: byId, Name: byName, IsDefault: (_tx, o, want) => (o.Type === 'HostDefault') === want },
 };
 
 export interface ParsedQuery {
@@ -47,10 +58,33 @@ export async function parseQuery(text: string, kind: ObjectKind): Promise<Parsed
   return { v1: q.SchemaVersion?.Major === 1, filter };
 }
 
+/** The candidates the most selective index gives (creation order), and the key it answered exactly. */
+function candidates(tx: StoreTx, kind: ObjectKind, f: Record<string, unknown>): { ids: string[]; exact?: string } {
+  if ('ID' in f) return { ids: isGuid(f.ID) && tx.rec(kind, f.ID) ? [f.ID.toUpperCase()] : [], exact: 'ID' };
+  if (kind === 'Endpoint' && typeof f.IPAddress === 'string') {
+    const key = ipKey(f.IPAddress);
+    if (!key) return { ids: [] };
+    const nets = isGuid(f.VirtualNetwork) ? [f.VirtualNetwork.toUpperCase()] : tx.ids('Network');
+    const seen = nets.flatMap((n) => tx.ipHolders(n, key).map((h) => h.id));
+    return { ids: [...new Set(seen)].map((id) => ({ id, seq: tx.rec('Endpoint', id)?.seq ?? 0 })).sort((a, b) => a.seq - b.seq).map((x) => x.id) };
+  }
+  if (typeof f.Name === 'string') return { ids: tx.byName(kind, f.Name), exact: 'Name' };
+  if (kind === 'Endpoint' && 'VirtualNetwork' in f) return { ids: isGuid(f.VirtualNetwork) ? tx.endpointsOf(f.VirtualNetwork) : [], exact: 'VirtualNetwork' };
+  if (kind === 'Endpoint' && typeof f.VirtualNetworkName === 'string') {
+    const nets = tx.byName('Network', f.VirtualNetworkName);
+    return { ids: nets.flatMap((n) => tx.endpointsOf(n)), exact: 'VirtualNetworkName' };
+  }
+  if (kind === 'Namespace' && f.IsDefault === true) return { ids: tx.defaultNamespaces(), exact: 'IsDefault' };
+  return { ids: tx.ids(kind) };
+}
+
 /** IDs (upper case, creation order) of the objects matching every key of the filter. */
-export function enumerate(s: EmulatorState, kind: ObjectKind, filter: Record<string, unknown>): string[] {
-  const keys = Object.entries(filter);
-  return Object.values(tableOf(s, kind) as Record<string, Record<string, unknown>>)
-    .filter((o) => keys.every(([k, want]) => FILTER_KEYS[kind][k]!(s, o, want)))
-    .map((o) => String(o.ID));
+export function enumerate(tx: StoreTx, kind: ObjectKind, filter: Record<string, unknown>): string[] {
+  const { ids, exact } = candidates(tx, kind, filter);
+  const rest = Object.entries(filter).filter(([k]) => k !== exact);
+  if (rest.length === 0) return ids;
+  return ids.filter((id) => {
+    const o = tx.get(kind, id) as Doc | undefined;
+    return !!o && rest.every(([k, want]) => FILTER_KEYS[kind][k]!(tx, o, want));
+  });
 }

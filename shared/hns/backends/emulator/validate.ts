@@ -5,11 +5,17 @@
 //   bad policy Settings      HCN_E_INVALID_POLICY
 //   a non-GUID for a GUID    HCN_E_GUID_CONVERSION_FAILURE
 //   anything else            HCN_E_INVALID_JSON
+// In this order: parse; v1 shape; policy spellings made canonical (canon.ts); what this build's
+// version does not know (gates.ts, config unknownFields); the schema; the Settings the schema
+// does not model (settings.ts).
 // Validators load on first use: a plugin run needs two or three of the seven.
 
 import type { SchemaError, Validator } from '../../../schema/validator';
 import { describeSchemaError, errorKey } from '../../../schema/validator';
 import { fail } from './failure';
+import { canonicalizePolicies, policyLists } from './canon';
+import { checkVersionGates, type HostVersions } from './gates';
+import { checkExtraSettings } from './settings';
 
 export type DocumentKind = 'network' | 'endpoint' | 'namespace' | 'query' | 'modify-network' | 'modify-endpoint' | 'modify-namespace';
 
@@ -102,20 +108,28 @@ function isV1(doc: Record<string, unknown>): boolean {
   return typeof v === 'object' && v !== null && typeof v.Major === 'number' && v.Major < 2;
 }
 
+/** What the host knows: its versions, and field names refused on top of them (config `unknownFields`). */
+export interface DocumentHost extends HostVersions {
+  unknownFields: readonly string[];
+}
+
 /**
- * Parses and validates `text` as a document of `kind`. `unknownFields` are names this build
- * does not know (an older schema), refused like any unknown field.
+ * Parses and validates `text` as a document of `kind` for this host (omitted: no version gates,
+ * for queries). Returns the document with its policies in the canonical spelling.
  */
-export async function checkDocument<T>(kind: DocumentKind, text: string, unknownFields: readonly string[] = []): Promise<T> {
+export async function checkDocument<T>(kind: DocumentKind, text: string, host?: DocumentHost): Promise<T> {
   const doc = parseJsonObject(text);
   if ((kind === 'network' || kind === 'endpoint') && isV1(doc)) {
     fail('E_NOTIMPL', `{{SchemaVersion,this is a v1 (schema 1.x) ${kind} document; the emulator models schema 2.x documents only}}`);
   }
-  if (unknownFields.length) {
-    const field = findField(doc, new Set(unknownFields));
+  canonicalizePolicies(kind, doc);
+  if (host?.unknownFields.length) {
+    const field = findField(doc, new Set(host.unknownFields));
     if (field) fail('HCN_E_INVALID_JSON', `{{${field},UnknownField}}`);
   }
+  if (host) checkVersionGates(kind, doc, host);
   const validate = await validatorOf(kind);
   if (!validate(doc)) refuse(kind, validate.errors?.[0] ?? { instancePath: '', schemaPath: '', keyword: 'invalid', params: {} }, doc);
+  for (const { owner, key } of policyLists(kind, doc)) for (const p of owner[key] as { Type: string; Settings?: unknown }[]) checkExtraSettings(p.Type, p.Settings);
   return doc as T;
 }

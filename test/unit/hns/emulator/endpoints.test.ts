@@ -18,7 +18,7 @@ test('create fills ID, HostComputeNetwork (upper case), MAC from the pool, IP an
     assert.is(ep.MacAddress, '00-15-5D-A0-00-00');
     assert.equal(ep.IpConfigurations, [{ IpAddress: '10.244.1.2', PrefixLength: 24 }], '.0 is the network address and .1 the gateway');
     assert.is(ep.State, 1);
-    assert.is(ep.Version, 15 * 2 ** 32 + 4);
+    assert.is(ep.Version, 13 * 2 ** 32 + 3);
     assert.is(ep.HostComputeNamespace, undefined);
     assert.ok(validEndpoint(ep), JSON.stringify(validEndpoint.errors));
     const next = await mkEndpoint(api, net.ID!, { Name: 'ctr2_cbr0', IpConfigurations: [{}] });
@@ -116,8 +116,90 @@ test('a port mapping taken anywhere on the host: HCN_E_PORT_ALREADY_EXISTS; anot
     await fails(tryEndpoint(api, other.ID!, { Name: 'b', Policies: [portMapping(8080, 81)] }), 'HCN_E_PORT_ALREADY_EXISTS', 'The specified port already exists. {{ExternalPort,8080}}');
     await fails(tryEndpoint(api, other.ID!, { Name: 'b', Policies: [portMapping(9090, 80, { Protocol: 'TCP' }), portMapping(9090)] }), 'HCN_E_PORT_ALREADY_EXISTS', /9090/);
     await mkEndpoint(api, other.ID!, { Name: 'udp', Policies: [portMapping(8080, 80, { Protocol: 17 }) as never] });
-    await mkEndpoint(api, other.ID!, { Name: 'vip', Policies: [portMapping(8080, 80, { VIP: '192.0.2.10' }) as never] });
+    await mkEndpoint(api, other.ID!, { Name: 'vip', Policies: [portMapping(8080, 80, { VIP: '198.51.100.4' }) as never] });
     assert.is(Object.keys(admin.readState().endpoints).length, 3);
+  }));
+
+test('a mapping without VIP takes the management IP, so it conflicts with one naming that IP (INFERRED, emptyVipIsManagementIp)', () =>
+  withEmulator(async ({ api }) => {
+    const net = await mkNetwork(api);
+    await mkEndpoint(api, net.ID!, { Name: 'a', Policies: [portMapping(8080) as never] });
+    await fails(tryEndpoint(api, net.ID!, { Name: 'b', Policies: [portMapping(8080, 80, { VIP: '192.0.2.10' })] }), 'HCN_E_PORT_ALREADY_EXISTS');
+  }));
+
+test('with emptyVipIsManagementIp false, VIP "" and the management IP are different keys', () =>
+  withEmulator(async ({ api }) => {
+    const net = await mkNetwork(api);
+    await mkEndpoint(api, net.ID!, { Name: 'a', Policies: [portMapping(8080) as never] });
+    await mkEndpoint(api, net.ID!, { Name: 'b', Policies: [portMapping(8080, 80, { VIP: '192.0.2.10' }) as never] });
+  }, { emptyVipIsManagementIp: false }));
+
+test('deleting an endpoint frees its port mappings, address and MAC for the next one', () =>
+  withEmulator(async ({ api }) => {
+    const net = await mkNetwork(api);
+    const a = await mkEndpoint(api, net.ID!, { Name: 'a', Policies: [portMapping(8080) as never] });
+    await mkEndpoint(api, net.ID!, { Name: 'b' });
+    await ok(api.deleteEndpoint(a.ID!));
+    const c = await mkEndpoint(api, net.ID!, { Name: 'c', Policies: [portMapping(8080) as never] });
+    assert.equal(ipsOf(c), ipsOf(a));
+    assert.is(c.MacAddress, a.MacAddress);
+  }));
+
+test('ipAllocation "random": addresses from all over the subnet, never a taken or reserved one', () =>
+  withEmulator(async ({ api }) => {
+    const net = await mkNetwork(api, l2bridge('wide', '10.8.0', { Ipams: [{ Subnets: [{ IpAddressPrefix: '10.8.0.0/16', Routes: [{ NextHop: '10.8.0.1', DestinationPrefix: '0.0.0.0/0' }] }] }] }));
+    const got: string[] = [];
+    for (let i = 0; i < 20; i++) got.push(ipsOf(await mkEndpoint(api, net.ID!, { Name: `e${i}` }))[0]!);
+    assert.is(new Set(got).size, 20);
+    assert.ok(got.some((ip) => !ip.startsWith('10.8.0.')), `scattered: ${got.join(' ')}`);
+    assert.not.ok(got.includes('10.8.0.1') || got.includes('10.8.0.0') || got.includes('10.8.255.255'));
+    const small = await mkNetwork(api, l2bridge('small', '10.0.0', { Ipams: [{ Subnets: [{ IpAddressPrefix: '10.0.0.0/29', Routes: [{ NextHop: '10.0.0.1', DestinationPrefix: '0.0.0.0/0' }] }] }] }));
+    const five: string[] = [];
+    for (let i = 0; i < 5; i++) five.push(ipsOf(await mkEndpoint(api, small.ID!, { Name: `s${i}` }))[0]!);
+    assert.equal(five.sort(), ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6']);
+    await fails(tryEndpoint(api, small.ID!, { Name: 'full' }), 'HCN_E_ADDR_INVALID_OR_RESERVED');
+  }, { ipAllocation: 'random' }));
+
+test('policy Type names and Settings keys are matched case-insensitively and stored canonical (Calico sends "SDNROUTE")', () =>
+  withEmulator(async ({ api }) => {
+    const net = await mkNetwork(api);
+    const ep = await mkEndpoint(api, net.ID!, {
+      Name: 'a',
+      Policies: [
+        { type: 'SDNROUTE', settings: { destinationPrefix: '10.96.0.0/12', NeedEncap: true } },
+        { Type: 'outboundnat', Settings: { exceptions: ['10.244.0.0/16'] } },
+        { Type: 'interfaceparameters', Settings: { MTU: 1450 } },
+      ] as never,
+    });
+    assert.equal(ep.Policies, [
+      { Type: 'SDNRoute', Settings: { DestinationPrefix: '10.96.0.0/12', NeedEncap: true } },
+      { Type: 'OutBoundNAT', Settings: { Exceptions: ['10.244.0.0/16'] } },
+      { Type: 'InterfaceParameters', Settings: { Mtu: 1450 } },
+    ]);
+    await fails(tryEndpoint(api, net.ID!, { Name: 'b', Policies: [{ Type: 'sdnroute', Settings: { destinationprefix: 'x' } }] }), 'HCN_E_INVALID_POLICY', /DestinationPrefix/);
+  }));
+
+test('endpoint policy types the host\'s schema lacks: HCN_E_INVALID_POLICY_TYPE (Server 2019: InterfaceParameters and VLAN are 2.4, L4WFPPROXY 2.5)', () =>
+  withEmulator(async ({ api }) => {
+    const net = await mkNetwork(api);
+    for (const p of [{ Type: 'InterfaceParameters', Settings: { Mtu: 1450 } }, { Type: 'VLAN', Settings: { IsolationId: 7 } }, { Type: 'L4WFPPROXY', Settings: { UserSID: 'S-1-5-18' } }, { Type: 'TierAcl', Settings: {} }]) {
+      await fails(tryEndpoint(api, net.ID!, { Name: 'a', Policies: [p] }), 'HCN_E_INVALID_POLICY_TYPE', new RegExp(`^Invalid policy type\\. \\{\\{Type,${p.Type} is not known to HNS 9\\.5, schema 2\\.0\\}\\}$`));
+    }
+    // NatFlags.IPv6 is 2.8; IpSubnetId 2.3.
+    await fails(tryEndpoint(api, net.ID!, { Name: 'a', Policies: [portMapping(80, 80, { Flags: 2 })] }), 'HCN_E_INVALID_POLICY', /IPv6/);
+    await fails(tryEndpoint(api, net.ID!, { Name: 'a', IpConfigurations: [{ IpAddress: '10.244.1.9', IpSubnetId: '2CA473CC-84A9-481F-A1F7-CA49865A01A5' }] }), 'HCN_E_INVALID_JSON', 'Invalid JSON document string. {{IpSubnetId,UnknownField}}');
+    await mkEndpoint(api, net.ID!, { Name: 'ok', Policies: [{ Type: 'OutBoundNAT', Settings: { Exceptions: ['10.0.0.0/8'] } }, portMapping(80) as never] });
+  }, { profile: 'ws2019' }));
+
+test('Server 2022 (schema 2.11, HNS 13.3) takes InterfaceParameters and L4WFPPROXY ports; 2.14 exceptions and TierAcl (14.0) wait for later builds', () =>
+  withEmulator(async ({ api, admin }) => {
+    const net = await mkNetwork(api);
+    await mkEndpoint(api, net.ID!, { Name: 'a', Policies: [{ Type: 'InterfaceParameters', Settings: { Mtu: 1450 } }, { Type: 'L4WFPPROXY', Settings: { InboundProxyPort: '15006', OutboundProxyPort: '15001' } }] as never });
+    await fails(tryEndpoint(api, net.ID!, { Name: 'b', Policies: [{ Type: 'L4WFPPROXY', Settings: { InboundExceptions: {} } }] }), 'HCN_E_INVALID_POLICY', /\{\{InboundExceptions,UnknownField\}\}/);
+    await fails(tryEndpoint(api, net.ID!, { Name: 'b', Policies: [{ Type: 'TierAcl', Settings: {} }] }), 'HCN_E_INVALID_POLICY_TYPE');
+    await fails(tryEndpoint(api, net.ID!, { Name: 'b', Policies: [{ Type: 'InterfaceParameters', Settings: { Mtu: 70000 } }] }), 'HCN_E_INVALID_POLICY', /Mtu/);
+    admin.setProfile('ws2025');
+    await mkEndpoint(api, net.ID!, { Name: 'c', Policies: [{ Type: 'TierAcl', Settings: {} }, { Type: 'L4WFPPROXY', Settings: { InboundExceptions: {} } }] as never });
   }));
 
 test('a port mapping with InternalPort 0 or none: HCN_E_INVALID_INTERNAL_PORT', () =>

@@ -4,12 +4,12 @@ import { ZERO_GUID } from '../../../../shared/hns/api';
 import type { HostComputeEndpoint } from '../../../../shared/hns/model/endpoint';
 import type { HostComputeNamespace } from '../../../../shared/hns/model/namespace';
 import { validate as validNamespace } from '../../../../shared/hns/model/namespace.validator';
-import { attach, fails, get, mkEndpoint, mkNamespace, mkNetwork, modifyNamespace, ok, withEmulator } from '../../../helpers/emulator';
+import { attach, fails, get, ids, mkEndpoint, mkNamespace, mkNetwork, modifyNamespace, ok, query, V2, withEmulator } from '../../../helpers/emulator';
 
 const NOT_FOUND_RECORD = 'Element not found. ';
 const container = (id: string, request: 'Add' | 'Remove' = 'Add') => ({ ResourceType: 'Container', RequestType: request, Settings: { ContainerId: id } });
 
-test('containerd\'s {0,0} document is accepted; the service fills ID, NamespaceId, NamespaceGuid and omits Type Host', () =>
+test('containerd\'s {0,0} document is accepted; the service fills ID, NamespaceGuid, NamespaceId 0 (no compartment yet) and omits Type Host', () =>
   withEmulator(async ({ api }) => {
     const a = await mkNamespace(api);
     const b = await mkNamespace(api, { SchemaVersion: { Major: 2, Minor: 0 }, Type: 'Host' });
@@ -17,12 +17,39 @@ test('containerd\'s {0,0} document is accepted; the service fills ID, NamespaceI
     assert.match(a.NamespaceGuid!, /^[0-9A-F-]{36}$/);
     assert.not.ok('Type' in a);
     assert.not.ok('Type' in b, 'Host (0) is omitted on output');
-    assert.ok(a.NamespaceId! > 1, 'compartment 1 is the host\'s');
-    assert.is.not(a.NamespaceId, b.NamespaceId, 'compartment IDs are unique');
+    assert.is(a.NamespaceId, 0, 'CompartmentId 0 until a container joins (projectcalico/calico#8465)');
     assert.is(a.State, 1);
     assert.is(a.Resources, undefined);
     assert.ok(validNamespace(a), JSON.stringify(validNamespace.errors));
   }));
+
+test('the first container gives a namespace its compartment: unique IDs from 2 (1 is the host\'s)', () =>
+  withEmulator(async ({ api }) => {
+    const a = await mkNamespace(api);
+    const b = await mkNamespace(api);
+    await ok(modifyNamespace(api, a.ID!, container('pause-a')));
+    await ok(modifyNamespace(api, b.ID!, container('pause-b')));
+    await ok(modifyNamespace(api, a.ID!, container('app-a')));
+    const ids = [(await get<HostComputeNamespace>(api, 'Namespace', a.ID!)).NamespaceId, (await get<HostComputeNamespace>(api, 'Namespace', b.ID!)).NamespaceId];
+    assert.equal(ids, [2, 3]);
+  }));
+
+test('ReadyOnCreate on a build that knows it (HNS 13.4 / 15.2+) gives the compartment at create; older builds refuse the field', () =>
+  withEmulator(async ({ api, admin }) => {
+    const ready = await mkNamespace(api, { SchemaVersion: V2, ReadyOnCreate: true });
+    assert.is(ready.NamespaceId, 2);
+    assert.is((await mkNamespace(api, { SchemaVersion: V2, ReadyOnCreate: false })).NamespaceId, 0);
+    admin.setProfile('ws2022');
+    await fails(api.createNamespace(ZERO_GUID, JSON.stringify({ SchemaVersion: V2, ReadyOnCreate: true })), 'HCN_E_INVALID_JSON', 'Invalid JSON document string. {{ReadyOnCreate,UnknownField}}');
+    await fails(api.createNamespace(ZERO_GUID, JSON.stringify({ SchemaVersion: V2, CreateWithCompartment: true })), 'HCN_E_INVALID_JSON', 'Invalid JSON document string. {{CreateWithCompartment,UnknownField}}');
+    admin.setProfile('ws2025');
+    assert.is((await mkNamespace(api, { SchemaVersion: V2, ReadyOnCreate: true, CreateWithCompartment: true })).NamespaceId, 3);
+  }, { profile: 'ws2022-13.4' }));
+
+test('namespaceCompartment "eager": every namespace gets its compartment at create', () =>
+  withEmulator(async ({ api }) => {
+    assert.equal([(await mkNamespace(api)).NamespaceId, (await mkNamespace(api)).NamespaceId], [2, 3]);
+  }, { namespaceCompartment: 'eager' }));
 
 test('adding an endpoint sets its HostComputeNamespace and lists it as a resource (upper-case Id); removing undoes both', () =>
   withEmulator(async ({ api }) => {
@@ -88,7 +115,7 @@ test('deleting a namespace that still has containers: HCN_E_REQUEST_UNSUPPORTED;
     await ok(modifyNamespace(api, ns.ID!, container('pause-1', 'Remove')));
     await fails(modifyNamespace(api, ns.ID!, container('pause-1', 'Remove')), 'ERROR_NOT_FOUND');
     await ok(api.deleteNamespace(ns.ID!));
-    assert.equal(admin.readState().namespaces, {});
+    assert.equal(Object.values(admin.readState().namespaces).map((n) => n.Type), ['HostDefault'], 'only the host\'s own namespace is left');
   }));
 
 test('deleting a namespace that has only endpoints succeeds; the endpoints stay and lose HostComputeNamespace', () =>
@@ -105,13 +132,19 @@ test('deleting a namespace that has only endpoints succeeds; the endpoints stay 
     await fails(api.openNamespace(ns.ID!), 'ERROR_NOT_FOUND');
   }));
 
-test('a second HostDefault namespace: GCN_E_DEFAULTNAMESPACE_EXISTS; the first gets compartment 1', () =>
+test('every host has a HostDefault namespace (compartment 1) from the start, and more may be created (hcsshim\'s tests do)', () =>
   withEmulator(async ({ api, admin }) => {
-    const def = await mkNamespace(api, { SchemaVersion: { Major: 2, Minor: 0 }, Type: 'HostDefault' });
-    assert.is(def.Type, 'HostDefault');
-    assert.is(def.NamespaceId, 1);
-    await fails(api.createNamespace(ZERO_GUID, JSON.stringify({ SchemaVersion: { Major: 2, Minor: 0 }, Type: 1 })), 'GCN_E_DEFAULTNAMESPACE_EXISTS');
-    assert.is(Object.keys(admin.readState().namespaces).length, 1);
+    const [boot] = await ids(api.enumerateNamespaces(query({ IsDefault: true })));
+    const first = await get<HostComputeNamespace>(api, 'Namespace', boot!);
+    assert.is(first.Type, 'HostDefault');
+    assert.is(first.NamespaceId, 1);
+    const mine = await mkNamespace(api, { SchemaVersion: V2, Type: 'HostDefault', NamespaceId: 5 });
+    assert.is(mine.NamespaceId, 5, 'as hcsshim HcnCreateTestNamespace asks');
+    const plain = await mkNamespace(api, { SchemaVersion: V2, Type: 1 });
+    assert.is(plain.Type, 'HostDefault');
+    assert.is(plain.NamespaceId, 1, 'a HostDefault namespace stands for the default compartment');
+    assert.is(Object.keys(admin.readState().namespaces).length, 3);
+    await ok(api.deleteNamespace(mine.ID!));
   }));
 
 test('namespace modifications the emulator does not model are E_NOTIMPL; Resources on create are refused', () =>

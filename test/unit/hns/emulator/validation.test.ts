@@ -25,11 +25,18 @@ test('an unknown field: HCN_E_INVALID_JSON with {{Field,UnknownField}}, at any d
     await fails(tryEndpoint(api, net.ID!, { Name: 'a', Policies: [{ Type: 'OutBoundNAT', Setting: {} }] }), 'HCN_E_INVALID_JSON', /\{\{Setting,UnknownField\}\}/);
   }));
 
-test('fields of a newer schema minor are unknown to an older build (config unknownFields)', () =>
+test('config unknownFields: field names refused on top of what the profile lacks, at any depth', () =>
   withEmulator(async ({ api }) => {
-    await fails(api.createNamespace(ZERO_GUID, create({ SchemaVersion: V2, CreateWithCompartment: true })), 'HCN_E_INVALID_JSON', 'Invalid JSON document string. {{CreateWithCompartment,UnknownField}}');
-    await mkNamespace(api, { SchemaVersion: V2, ReadyOnCreate: true });
-  }, { unknownFields: ['CreateWithCompartment'] }));
+    await fails(api.createNamespace(ZERO_GUID, create({ SchemaVersion: V2, ReadyOnCreate: true })), 'HCN_E_INVALID_JSON', 'Invalid JSON document string. {{ReadyOnCreate,UnknownField}}');
+    await fails(api.createNetwork(ZERO_GUID, create(l2bridge('x', '10.1.1', { Dns: { Options: ['ndots:5'] } }))), 'HCN_E_INVALID_JSON', 'Invalid JSON document string. {{Options,UnknownField}}');
+    await mkNamespace(api, { SchemaVersion: V2, CreateWithCompartment: true });
+  }, { profile: 'ws2025', unknownFields: ['ReadyOnCreate', 'Options'] }));
+
+test('the unknown-field record is exactly as observed on Server 2022: no trailing space after }}', () =>
+  withEmulator(async ({ api }) => {
+    const out = await api.createNamespace(ZERO_GUID, create({ SchemaVersion: V2, CreateWithCompartment: true }));
+    assert.is(out.errorRecord, '{"Success":false,"Error":"Invalid JSON document string. {{CreateWithCompartment,UnknownField}}","ErrorCode":2151350299}');
+  }, { profile: 'ws2022' }));
 
 test('an unknown policy Type: HCN_E_INVALID_POLICY_TYPE (network, endpoint, modify, and a Type missing)', () =>
   withEmulator(async ({ api }) => {
@@ -38,23 +45,29 @@ test('an unknown policy Type: HCN_E_INVALID_POLICY_TYPE (network, endpoint, modi
     await fails(tryEndpoint(api, net.ID!, { Name: 'a', Policies: [{ Type: 'VxlanPort', Settings: { Port: 4789 } }] }), 'HCN_E_INVALID_POLICY_TYPE', /^Invalid policy type\. /);
     await fails(tryEndpoint(api, net.ID!, { Name: 'a', Policies: [{ Settings: {} }] }), 'HCN_E_INVALID_POLICY_TYPE');
     const ep = await mkEndpoint(api, net.ID!, { Name: 'a' });
-    await fails(modifyEndpoint(api, ep.ID!, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [{ Type: 'portmapping', Settings: {} }] } }), 'HCN_E_INVALID_POLICY_TYPE');
+    await fails(modifyEndpoint(api, ep.ID!, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [{ Type: 'portmappings', Settings: {} }] } }), 'HCN_E_INVALID_POLICY_TYPE');
+    // v1 names are not v2 names, in any case.
+    await fails(modifyEndpoint(api, ep.ID!, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [{ Type: 'ROUTE', Settings: {} }] } }), 'HCN_E_INVALID_POLICY_TYPE');
   }));
 
 test('bad policy Settings: HCN_E_INVALID_POLICY naming the setting', () =>
   withEmulator(async ({ api }) => {
     const net = await mkNetwork(api);
-    await fails(tryEndpoint(api, net.ID!, { Name: 'a', Policies: [{ Type: 'PortMapping', Settings: { InternalPort: 70000, ExternalPort: 80 } }] }), 'HCN_E_INVALID_POLICY', /^The policy configuration is invalid\. \{\{InternalPort,/);
+    await fails(tryEndpoint(api, net.ID!, { Name: 'a', Policies: [{ Type: 'PortMapping', Settings: { InternalPort: 70000, ExternalPort: 80 } }] }), 'HCN_E_INVALID_POLICY', /^The provided policy configuration is invalid or missing parameters\. \{\{InternalPort,/);
     await fails(tryEndpoint(api, net.ID!, { Name: 'a', Policies: [{ Type: 'OutBoundNAT', Settings: { ExceptionList: ['10.0.0.0/8'] } }] }), 'HCN_E_INVALID_POLICY', /\{\{ExceptionList,UnknownField\}\}/);
     await fails(tryEndpoint(api, net.ID!, { Name: 'a', Policies: [{ Type: 'ProviderAddress', Settings: {} }] }), 'HCN_E_INVALID_POLICY', /ProviderAddress/);
     await fails(modifyNetwork(api, net.ID!, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [{ Type: 'VxlanPort', Settings: { Port: 'x' } }] } }), 'HCN_E_INVALID_POLICY');
+    // Types the schemas let through are checked in code (settings.ts).
+    await fails(tryEndpoint(api, net.ID!, { Name: 'a', Policies: [{ Type: 'QOS', Settings: { MaximumOutgoingBandwidthInBytes: -1 } }] }), 'HCN_E_INVALID_POLICY', /MaximumOutgoingBandwidthInBytes/);
+    await fails(tryEndpoint(api, net.ID!, { Name: 'a', Policies: [{ Type: 'EncapOverhead', Settings: { Overhed: 50 } }] }), 'HCN_E_INVALID_POLICY', /\{\{Overhed,UnknownField\}\}/);
+    await fails(modifyNetwork(api, net.ID!, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [{ Type: 'SetPolicy', Settings: { PolicyType: 'HASHSET' } }] } }), 'HCN_E_INVALID_POLICY', /PolicyType/);
   }));
 
 test('a non-GUID where a GUID belongs: HCN_E_GUID_CONVERSION_FAILURE (document fields and arguments)', () =>
   withEmulator(async ({ api }) => {
     const net = await mkNetwork(api);
     await fails(tryEndpoint(api, net.ID!, { Name: 'a', HostComputeNetwork: 'cbr0' }), 'HCN_E_GUID_CONVERSION_FAILURE');
-    await fails(tryEndpoint(api, net.ID!, { Name: 'a', HostComputeNetwork: `{${net.ID}}` }), 'HCN_E_GUID_CONVERSION_FAILURE', /^Cannot convert the given string to a GUID\. /);
+    await fails(tryEndpoint(api, net.ID!, { Name: 'a', HostComputeNetwork: `{${net.ID}}` }), 'HCN_E_GUID_CONVERSION_FAILURE', /^Failed to interpret a parameter as a GUID\. /);
     const ns = await mkNamespace(api);
     await fails(modifyNamespace(api, ns.ID!, { ResourceType: 'Endpoint', RequestType: 'Add', Settings: { EndpointId: 'not-a-guid' } }), 'HCN_E_GUID_CONVERSION_FAILURE');
     await fails(api.openNetwork('cbr0'), 'HCN_E_GUID_CONVERSION_FAILURE');
