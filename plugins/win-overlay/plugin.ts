@@ -9,7 +9,7 @@ import { asList, type OverlayConf } from '../../shared/config/types';
 import { validate } from '../../shared/config/overlay.validator';
 import type { HostComputeNetwork } from '../../shared/hns/model/network';
 import { type Cidr, contains, formatIp, nthAddress, parseCidr, parseIp } from '../../shared/net/ip';
-import type { Mode, ModeInput } from '../../shared/plugin/mode';
+import type { Mode, ModeInput, NetworkReadiness } from '../../shared/plugin/mode';
 import { networkSubnets } from '../../shared/plugin/endpoint';
 import { gatewayOverrides } from '../../shared/plugin/conf';
 import { addAttachment, checkAttachment, collectStale, deleteAttachment, reportStatus } from '../../shared/plugin/verbs';
@@ -30,12 +30,41 @@ function networkGateway(net: HostComputeNetwork, addr: Cidr): string | undefined
   return undefined;
 }
 
+function networkProviderAddress(net: HostComputeNetwork): string | undefined {
+  return (net.Policies?.find((p) => p.Type === 'ProviderAddress')?.Settings as { ProviderAddress?: string } | undefined)?.ProviderAddress;
+}
+
+function confProviderAddress(conf: OverlayConf): string | undefined {
+  return conf.providerAddress ?? asList(conf.nodeIP).find((ip) => parseIp(ip)?.family === 4);
+}
+
+/** flannel polls a new Overlay network every 500 ms for up to 5 s until HNS has put its ProviderAddress on it (vxlan/device_windows.go). */
+const PA_POLL_MS = 500;
+const PA_WAIT_MS = 5_000;
+
+/**
+ * A network just created has no ProviderAddress yet: the service adds it (with the DR MAC) a
+ * moment later. Without one from the conf, wait for it as flannel does, then give up.
+ */
+async function networkReady({ conf, net, reread, log }: NetworkReadiness<OverlayConf>): Promise<HostComputeNetwork> {
+  if (conf.providerAddress || networkProviderAddress(net)) return net;
+  const until = Date.now() + PA_WAIT_MS;
+  let current = net;
+  while (!networkProviderAddress(current) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, PA_POLL_MS));
+    current = await reread();
+  }
+  log.event('provider-address-wait', { found: networkProviderAddress(current) ?? null, waitedMs: PA_WAIT_MS - Math.max(0, until - Date.now()) });
+  // Checked here, before the IPAM hands out anything.
+  providerAddress({ conf, net: current, addresses: [] });
+  return current;
+}
+
 /** The provider address: the conf's, else the one HNS put on the network, else the node IP. */
 function providerAddress({ conf, net }: ModeInput<OverlayConf>): string {
-  const fromNetwork = net.Policies?.find((p) => p.Type === 'ProviderAddress')?.Settings as { ProviderAddress?: string } | undefined;
-  const pa = conf.providerAddress ?? fromNetwork?.ProviderAddress ?? asList(conf.nodeIP).find((ip) => parseIp(ip)?.family === 4);
+  const pa = conf.providerAddress ?? networkProviderAddress(net) ?? confProviderAddress(conf);
   if (!pa) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `win-overlay needs the node's provider address, and network "${net.Name}" has no ProviderAddress policy`, 'set "providerAddress" (or "nodeIP") in the conf');
+    throw new CniError(ErrorCode.NetworkUnavailable, `win-overlay needs the node's provider address, and network "${net.Name}" has no ProviderAddress policy ${PA_WAIT_MS / 1000} s after the plugin started looking`, 'HNS adds it when the network comes up; set "providerAddress" (or "nodeIP") in the conf to go without');
   }
   return pa;
 }
@@ -62,6 +91,7 @@ export const mode: Mode<OverlayConf> = {
   appliesPortMappings: (conf) => conf.hostPorts === true,
   // Upstream win-overlay's ipMasq: the node's own pod subnet is not SNATed.
   natExceptions: ({ conf, net }) => (conf.ipMasq ? networkSubnets(net).filter((s) => s.ip.family === 4).map((s) => `${formatIp(s.ip)}/${s.prefix}`) : []),
+  networkReady,
   providerAddress,
   mac: ({ conf, addresses }) => {
     const v4 = addresses.find((a) => a.ip.family === 4);

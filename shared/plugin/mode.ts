@@ -13,6 +13,14 @@ export interface ModeInput<C extends NetConf = NetConf> {
   addresses: Cidr[];
 }
 
+export interface NetworkReadiness<C extends NetConf> {
+  conf: C;
+  net: HostComputeNetwork;
+  /** Reads the network again (the client keeps its handle: one call). */
+  reread(): Promise<HostComputeNetwork>;
+  log: { event(step: string, fields?: Record<string, unknown>, outcome?: string): void };
+}
+
 export interface Mode<C extends NetConf = NetConf> {
   /** The executable's name (the conf's `type`). */
   plugin: string;
@@ -34,6 +42,11 @@ export interface Mode<C extends NetConf = NetConf> {
   routesPodIps: boolean;
   /** Whether runtimeConfig.portMappings become PortMapping policies. */
   appliesPortMappings(conf: C): boolean;
+  /**
+   * The network as the mode can use it: Overlay waits (bounded) for the service to fill in the
+   * ProviderAddress it needs. Undefined: the network as found.
+   */
+  networkReady?(ctx: NetworkReadiness<C>): Promise<HostComputeNetwork>;
   /** Overlay: the node's provider address for the endpoint (undefined: none). */
   providerAddress?(input: ModeInput<C>): string;
   /** Overlay: a MAC derived from the pod's IPv4 address. */

@@ -66,7 +66,8 @@ export async function addAttachment<C extends NetConf>(req: CniRequest, mode: Mo
   // Port mappings and raw policies are checked now, before the IPAM allocates anything.
   portMappingPolicies(conf.runtimeConfig?.portMappings, { localRoutedVip: mode.bridged, ipv6: mode.ipv6 });
   return withContext(req, conf, (ctx) => withPodLock(ctx, ref.containerId, async () => {
-    const net = await findNetwork(ctx, conf.name, mode.networkTypes);
+    const found = await findNetwork(ctx, conf.name, mode.networkTypes);
+    const net = mode.networkReady ? await mode.networkReady({ conf, net: found, reread: () => ctx.client.getNetworkById(found.ID!), log: req.log }) : found;
     // Before the IPAM: a second ADD must fail without its rollback freeing the first one's address.
     await req.log.step('check-existing', () => assertNotAttached(ctx, ref));
     const ipam = ipamFor(req, conf, mode, net);

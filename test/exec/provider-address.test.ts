@@ -1,0 +1,65 @@
+// win-overlay and the ProviderAddress HNS fills in a moment after an Overlay network is created
+// (flannel polls for it: 500 ms steps, up to 5 s). A pod started in that window waits for it,
+// bounded; with no provider address at all it fails before the IPAM allocates anything.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { emulatorAdmin } from '../../shared/hns/backends/emulator/admin';
+import { cniEnv, plugin, ROOT, runExe, scratchNode, type ScratchNode } from '../helpers/node';
+
+const CONF = (extra: Record<string, unknown> = {}) => JSON.stringify({ cniVersion: '1.0.0', name: 'vxlan0', type: 'win-overlay', ipam: { type: 'builtin', subnet: '10.244.3.0/24' }, ...extra });
+
+function nodeWithDelay(delayMs: number): ScratchNode {
+  const node = scratchNode('cni-pa-');
+  emulatorAdmin(node.emulatorDir).setConfig({ managementIp: '192.168.10.21', providerAddressDelayMs: delayMs });
+  const r = runExe(plugin('hnsctl'), node.env, '', ['apply', path.join(ROOT, 'plugins', 'win-overlay', 'examples', 'node-network.json')]);
+  assert.is(r.code, 0, r.stderr);
+  return node;
+}
+
+function add(node: ScratchNode, conf: string) {
+  const netns = runExe(plugin('hnsctl'), node.env, '', ['namespace', 'create']).stdout.trim();
+  return runExe(plugin('win-overlay'), cniEnv(node, { command: 'ADD', netns }), conf);
+}
+
+test('an ADD right after the network is created waits for its ProviderAddress and uses it', () => {
+  const node = nodeWithDelay(1_500);
+  try {
+    const r = add(node, CONF());
+    assert.is(r.code, 0, r.stdout);
+    const ep = Object.values(emulatorAdmin(node.emulatorDir).readState().endpoints).find((e: any) => e.Name === 'ctr-a1_vxlan0') as any;
+    assert.equal(ep.Policies.filter((p: any) => p.Type === 'ProviderAddress'), [{ Type: 'ProviderAddress', Settings: { ProviderAddress: '192.168.10.21' } }]);
+  } finally {
+    node.cleanup();
+  }
+});
+
+test('no ProviderAddress within the wait and none in the conf: code 101 naming it, no address taken', () => {
+  const node = nodeWithDelay(60_000);
+  try {
+    const r = add(node, CONF());
+    assert.is(r.code, 1);
+    assert.is(r.json.code, 101, r.stdout);
+    assert.match(r.json.msg, 'ProviderAddress');
+    const ipamDir = path.join(node.stateDir, 'ipam', 'vxlan0');
+    const held = fs.existsSync(ipamDir) ? fs.readdirSync(ipamDir).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
+    assert.equal(held, [], 'no address held');
+  } finally {
+    node.cleanup();
+  }
+});
+
+test('with "providerAddress" in the conf nothing waits for the service', () => {
+  const node = nodeWithDelay(60_000);
+  try {
+    const r = add(node, CONF({ providerAddress: '192.168.10.21' }));
+    assert.is(r.code, 0, r.stdout);
+    assert.not.match(fs.readFileSync(node.logFile, 'utf8'), 'provider-address-wait', 'no wait logged');
+  } finally {
+    node.cleanup();
+  }
+});
+
+test.run();
