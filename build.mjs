@@ -346,6 +346,9 @@ async function makeExecutable(exe, target, tc) {
 function linkNames(exe, target, file) {
   for (const name of exe.links ?? []) {
     const link = path.join(path.dirname(file), target.startsWith('win') ? `${name}.exe` : name);
+    const want = fs.statSync(file);
+    const have = fs.statSync(link, { throwIfNoEntry: false });
+    if (have && have.ino === want.ino && have.dev === want.dev) continue;
     const tmp = `${link}.${process.pid}.tmp`;
     fs.rmSync(tmp, { force: true });
     try {
@@ -354,6 +357,8 @@ function linkNames(exe, target, file) {
       fs.copyFileSync(file, tmp);
     }
     fs.renameSync(tmp, link);
+    // rename() of a link onto another link of the same file does nothing and keeps both names.
+    fs.rmSync(tmp, { force: true });
   }
 }
 

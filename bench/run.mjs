@@ -5,7 +5,9 @@
 //      (bench/sea-hello.ts, built the same way), interleaved in one run; medians and their ratio
 //      (target: ratio <= 1.3, VERSION < 100 ms);
 //   2. a pod's network lifecycle on the HNS emulator: ADD and DEL latency per plugin, with the
-//      built-in IPAM and with Debian's host-local, and the HCN calls one ADD makes;
+//      built-in IPAM and with Debian's host-local; the HCN calls of ADD, CHECK and DEL by kind; the
+//      plugin's own time per ADD (outside HCN calls) against the bare SEA; and ADD with 0 and
+//      5,000 remote endpoints on the host;
 //   3. memory: peak RSS of an ADD;
 //   4. sizes of the bundles and executables;
 //   5. (with --wine, or when test/windows left a Wine prefix) start-up of an .exe under Wine.
@@ -88,33 +90,75 @@ function maxRssKiB(file, env, input) {
   return r.status === 0 ? Number(r.stdout.trim()) : undefined;
 }
 
-function lifecycle(plugin, ipamType) {
+function readCalls(file) {
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+}
+
+/** HCN calls by kind (`Open` for OpenNetwork/OpenEndpoint/...), as `Enumerate 2, Open 1, ...`. */
+function byKind(calls) {
+  const kinds = {};
+  for (const c of calls) {
+    const kind = c.op.replace(/(Network|Endpoint|Namespace)s?(Properties)?$/, '').replace(/^HNSCall$/, 'HNSCall');
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+  }
+  return kinds;
+}
+
+function kindsText(k) {
+  return Object.entries(k).map(([n, c]) => `${n} ${c}`).join(', ');
+}
+
+/**
+ * A pod's lifecycle, N times: ADD and DEL latency; the HCN calls of one ADD, CHECK and DEL by kind;
+ * the plugin's own time per ADD (wall time minus the time the emulated service spent in the calls,
+ * which calls.log records); optionally with `remote` remote endpoints on the node's network first.
+ */
+function lifecycle(plugin, ipamType, remote = 0) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-bench-'));
   try {
     const env = { ...BASE_ENV, CNI_HNS_BACKEND: 'emulator', CNI_HNS_EMULATOR_DIR: path.join(dir, 'hns'), CNI_STATE_DIR: path.join(dir, 'state'), CNI_LOG_FILE: path.join(dir, 'cni.log'), CNI_PATH: '/usr/lib/cni', CNI_IFNAME: 'eth0' };
     hnsctl(env, 'apply', path.join(ROOT, 'plugins', plugin, 'examples', 'node-network.json'));
     const name = JSON.parse(fs.readFileSync(path.join(ROOT, 'plugins', plugin, 'examples', 'node-network.json'), 'utf8')).networks[0].Name;
-    const conf = JSON.stringify({ cniVersion: '1.0.0', name, type: plugin, clusterCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', nodeIP: '192.168.10.21', providerAddress: plugin === 'win-overlay' ? '192.168.10.21' : undefined, ipam: { type: ipamType, subnet: '10.244.3.0/24', rangeStart: '10.244.3.10', dataDir: path.join(dir, 'ipam') } });
+    if (remote > 0) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'populate.ts'), path.join(dir, 'hns'), name, String(remote)], { cwd: ROOT, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`populating ${remote} remote endpoints: ${r.stderr}`);
+    }
+    const conf = { cniVersion: '1.0.0', name, type: plugin, clusterCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', nodeIP: '192.168.10.21', providerAddress: plugin === 'win-overlay' ? '192.168.10.21' : undefined, ipam: { type: ipamType, subnet: '10.244.3.0/24', rangeStart: '10.244.3.10', dataDir: path.join(dir, 'ipam') } };
+    const confText = JSON.stringify(conf);
+    const callsFile = path.join(dir, 'hns', 'calls.log');
     const add = [];
+    const own = [];
     const del = [];
     let calls;
     const runs = Math.max(10, Math.floor(RUNS / 2));
     for (let i = 0; i < runs; i++) {
       const netns = hnsctl(env, 'namespace', 'create');
       const podEnv = { ...env, CNI_CONTAINERID: `bench-${i}`, CNI_NETNS: netns };
-      const callsFile = path.join(dir, 'hns', 'calls.log');
-      const before = fs.existsSync(callsFile) ? fs.readFileSync(callsFile, 'utf8').split('\n').length : 0;
-      const a = timeOnce(path.join(DIST, plugin), { ...podEnv, CNI_COMMAND: 'ADD' }, conf);
+      const before = readCalls(callsFile).length;
+      const a = timeOnce(path.join(DIST, plugin), { ...podEnv, CNI_COMMAND: 'ADD' }, confText);
       if (a.status !== 0) throw new Error(`${plugin} ADD: ${a.stdout}`);
+      const addCalls = readCalls(callsFile).slice(before);
       add.push(a.ms);
-      calls ??= fs.readFileSync(callsFile, 'utf8').split('\n').length - before;
-      const d = timeOnce(path.join(DIST, plugin), { ...podEnv, CNI_COMMAND: 'DEL' }, conf);
+      own.push(a.ms - addCalls.reduce((t, c) => t + c.ms, 0));
+      if (!calls) {
+        const beforeCheck = readCalls(callsFile).length;
+        const c = timeOnce(path.join(DIST, plugin), { ...podEnv, CNI_COMMAND: 'CHECK' }, JSON.stringify({ ...conf, prevResult: JSON.parse(a.stdout) }));
+        if (c.status !== 0) throw new Error(`${plugin} CHECK: ${c.stdout}`);
+        calls = { add: addCalls, check: readCalls(callsFile).slice(beforeCheck) };
+      }
+      const beforeDel = readCalls(callsFile).length;
+      const d = timeOnce(path.join(DIST, plugin), { ...podEnv, CNI_COMMAND: 'DEL' }, confText);
       if (d.status !== 0) throw new Error(`${plugin} DEL: ${d.stdout}`);
       del.push(d.ms);
+      calls.del ??= readCalls(callsFile).slice(beforeDel);
     }
     const netns = hnsctl(env, 'namespace', 'create');
-    const rss = maxRssKiB(path.join(DIST, plugin), { ...env, CNI_CONTAINERID: 'bench-rss', CNI_NETNS: netns, CNI_COMMAND: 'ADD' }, conf);
-    return { plugin, ipam: ipamType, add: stats(add), del: stats(del), hcnCallsPerAdd: calls, addMaxRssMiB: rss && rss / 1024 };
+    const rss = maxRssKiB(path.join(DIST, plugin), { ...env, CNI_CONTAINERID: 'bench-rss', CNI_NETNS: netns, CNI_COMMAND: 'ADD' }, confText);
+    return {
+      plugin, ipam: ipamType, remoteEndpoints: remote, add: stats(add), ownPerAdd: stats(own), del: stats(del), addMaxRssMiB: rss && rss / 1024,
+      hcnCalls: { add: calls.add.length, check: calls.check.length, del: calls.del.length },
+      hcnCallsByKind: { add: byKind(calls.add), check: byKind(calls.check), del: byKind(calls.del) },
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -122,16 +166,23 @@ function lifecycle(plugin, ipamType) {
 
 // 4. Sizes -----------------------------------------------------------------------------------
 
+/** The one executable, and what bin_dir holds: its names are links to one file. */
 function sizes() {
-  const out = [];
-  for (const p of [...PLUGINS, 'hnsctl']) {
-    const bundle = path.join(ROOT, 'dist', 'bundle', `${p}.js`);
-    const linux = path.join(DIST, p);
-    const win = path.join(ROOT, 'dist', 'win-x64', `${p}.exe`);
-    const size = (f) => (fs.existsSync(f) ? fs.statSync(f).size : undefined);
-    out.push({ name: p, bundleKiB: size(bundle) && size(bundle) / 1024, linuxMiB: size(linux) && size(linux) / 2 ** 20, winMiB: size(win) && size(win) / 2 ** 20 });
-  }
-  return out;
+  const size = (f) => (fs.existsSync(f) ? fs.statSync(f).size : undefined);
+  const onDisk = (dir) => {
+    if (!fs.existsSync(dir)) return undefined;
+    const seen = new Map();
+    for (const f of fs.readdirSync(dir)) {
+      const st = fs.statSync(path.join(dir, f));
+      if (st.isFile()) seen.set(`${st.dev}:${st.ino}`, st.size);
+    }
+    return { names: fs.readdirSync(dir).length, files: seen.size, MiB: [...seen.values()].reduce((a, b) => a + b, 0) / 2 ** 20 };
+  };
+  return {
+    bundleKiB: size(path.join(ROOT, 'dist', 'bundle', 'cni-suite.js')) / 1024,
+    linux: onDisk(DIST),
+    win: onDisk(path.join(ROOT, 'dist', 'win-x64')),
+  };
 }
 
 // 5. Wine ------------------------------------------------------------------------------------
@@ -183,19 +234,31 @@ function main() {
   process.stdout.write(`worst ratio ${worst.toFixed(2)} (target <= 1.3: ${worst <= 1.3 ? 'met' : 'NOT met'}); slowest VERSION median ${f1(slowest)} ms (target < 100 ms: ${slowest < 100 ? 'met' : 'NOT met'})\n`);
 
   result.lifecycle = [];
-  process.stdout.write('\nPod lifecycle on the HNS emulator (ms)\n');
-  process.stdout.write('plugin         ipam        ADD median   p90   DEL median   p90  HCN calls/ADD  ADD peak RSS\n');
+  const bare = result.startup.find((x) => x.name === 'sea-hello').median;
+  process.stdout.write('\nPod lifecycle on the HNS emulator (ms); own = ADD wall time minus the time spent inside HCN calls\n');
+  process.stdout.write('plugin         ipam        ADD median   p90   own median  own/bare SEA   DEL median   p90  HCN calls ADD/CHECK/DEL  ADD peak RSS\n');
+  const row = (l) => process.stdout.write(`${l.plugin.padEnd(14)} ${l.ipam.padEnd(11)} ${f1(l.add.median).padStart(10)} ${f1(l.add.p90).padStart(5)} ${f1(l.ownPerAdd.median).padStart(11)} ${(l.ownPerAdd.median / bare).toFixed(2).padStart(13)} ${f1(l.del.median).padStart(12)} ${f1(l.del.p90).padStart(5)} ${`${l.hcnCalls.add}/${l.hcnCalls.check}/${l.hcnCalls.del}`.padStart(24)}  ${l.addMaxRssMiB ? `${f1(l.addMaxRssMiB)} MiB` : '-'}\n`);
   for (const p of PLUGINS) {
     for (const ipam of ['builtin', 'host-local']) {
       const l = lifecycle(p, ipam);
       result.lifecycle.push(l);
-      process.stdout.write(`${p.padEnd(14)} ${ipam.padEnd(11)} ${f1(l.add.median).padStart(10)} ${f1(l.add.p90).padStart(5)} ${f1(l.del.median).padStart(12)} ${f1(l.del.p90).padStart(5)} ${String(l.hcnCallsPerAdd).padStart(14)} ${l.addMaxRssMiB ? `${f1(l.addMaxRssMiB)} MiB` : '-'}\n`);
+      row(l);
     }
   }
+  const first = result.lifecycle[0];
+  process.stdout.write(`HCN calls by kind (${first.plugin}): ADD ${kindsText(first.hcnCallsByKind.add)}; CHECK ${kindsText(first.hcnCallsByKind.check)}; DEL ${kindsText(first.hcnCallsByKind.del)}\n`);
+  const maxCalls = (k) => Math.max(...result.lifecycle.map((l) => l.hcnCalls[k]));
+  process.stdout.write(`most HCN calls: ADD ${maxCalls('add')} (target <= 12), CHECK ${maxCalls('check')}, DEL ${maxCalls('del')} (targets <= 8)\n`);
+  const worstOwn = Math.max(...result.lifecycle.filter((l) => l.ipam === 'builtin').map((l) => l.ownPerAdd.median / bare));
+  process.stdout.write(`own time per ADD with the built-in IPAM: worst ${worstOwn.toFixed(2)} x the bare SEA's ${f1(bare)} ms (target <= 1.5)\n`);
+
+  process.stdout.write('\nADD with 0 and 5,000 remote endpoints on the host (win-overlay, built-in IPAM)\n');
+  result.scale = [0, 5000].map((n) => lifecycle('win-overlay', 'builtin', n));
+  for (const l of result.scale) process.stdout.write(`${String(l.remoteEndpoints).padStart(5)} remote endpoints: ADD median ${f1(l.add.median)} ms, own ${f1(l.ownPerAdd.median)} ms, HCN calls ADD/CHECK/DEL ${l.hcnCalls.add}/${l.hcnCalls.check}/${l.hcnCalls.del}\n`);
 
   result.sizes = sizes();
-  process.stdout.write('\nSizes\nexecutable     bundle KiB  linux MiB  win MiB\n');
-  for (const s of result.sizes) process.stdout.write(`${s.name.padEnd(14)} ${s.bundleKiB ? f1(s.bundleKiB).padStart(10) : '-'} ${s.linuxMiB ? f1(s.linuxMiB).padStart(10) : '-'} ${s.winMiB ? f1(s.winMiB).padStart(8) : '-'}\n`);
+  const disk = (d) => (d ? `${d.names} names, ${d.files} file(s), ${f1(d.MiB)} MiB on disk` : 'not built');
+  process.stdout.write(`\nSizes: cni-suite bundle ${f1(result.sizes.bundleKiB)} KiB; linux-x64: ${disk(result.sizes.linux)}; win-x64: ${disk(result.sizes.win)}\n`);
 
   if (args.includes('--wine') || fs.existsSync(path.join(ROOT, 'test', '.tmp', 'wine', 'prefix', 'system.reg'))) {
     result.wine = wine();

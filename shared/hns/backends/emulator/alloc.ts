@@ -12,7 +12,6 @@
 // (the offset below which every address is taken) keeps lowest-free from scanning what is in use;
 // freeing an address lowers the hint. A call's work does not grow with the endpoints on the host.
 
-import { randomBytes } from 'node:crypto';
 import type { HostComputeEndpoint, IpConfiguration } from '../../model/endpoint';
 import type { HostComputeNetwork, MacPool, Subnet } from '../../model/network';
 import { type Cidr, contains, formatIp, type Ip, lastAddress, networkAddress, parseCidr, parseIp } from '../../../net/ip';
@@ -67,6 +66,8 @@ function keyOf(ip: Ip): string {
 }
 
 function randomBelow(n: bigint): bigint {
+  // Only with the random-allocation knob: the crypto module is not loaded otherwise.
+  const { randomBytes } = require('node:crypto') as typeof import('node:crypto');
   const bytes = randomBytes(Math.max(1, Math.ceil(n.toString(16).length / 2)));
   return BigInt(`0x${bytes.toString('hex')}`) % n;
 }

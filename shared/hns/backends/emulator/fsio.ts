@@ -3,7 +3,7 @@
 // with the number of objects on the host (test/unit/hns/emulator/scale.test.ts). Counters are
 // per process; nothing here is on a plugin's path on Windows.
 
-import { randomBytes } from 'node:crypto';
+import { uniqueSuffix } from '../../../sys/clock';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -136,7 +136,7 @@ function mkdirFor(file: string): void {
 export function writeAtomic(file: string, data: string, durable = false): void {
   counters.writes++;
   counters.bytesWritten += Buffer.byteLength(data);
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${uniqueSuffix()}.tmp`);
   let fd: number;
   try {
     fd = fs.openSync(tmp, 'wx', 0o600);

@@ -1,7 +1,6 @@
 // GUID text as the service handles it: accepted in any case, stored and emitted in upper case,
 // compared case-insensitively everywhere (clients send lower case, the service answers upper).
 
-import { randomUUID } from 'node:crypto';
 import { ZERO_GUID } from '../../api';
 import { fail } from './failure';
 
@@ -11,8 +10,14 @@ export function isGuid(v: unknown): v is string {
   return typeof v === 'string' && GUID.test(v);
 }
 
+/**
+ * A random (version 4) GUID. Math.random is enough for an emulator's object IDs, and the crypto
+ * module would cost every plugin run a few milliseconds to load.
+ */
 export function newGuid(): string {
-  return randomUUID().toUpperCase();
+  const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+  const variant = (8 + Math.floor(Math.random() * 4)).toString(16);
+  return `${hex(8)}-${hex(4)}-4${hex(3)}-${variant}${hex(3)}-${hex(12)}`.toUpperCase();
 }
 
 export function sameGuid(a: unknown, b: unknown): boolean {

@@ -7,6 +7,7 @@
 // Loading this module does no work; the schema validators load on the first call that needs them.
 
 import fs from 'node:fs';
+import { monotonicMs } from '../../../sys/clock';
 import type { Handle, HcnApi, HcnOutcome, ObjectKind } from '../../api';
 import type { HostComputeEndpoint } from '../../model/endpoint';
 import type { HostComputeNamespace } from '../../model/namespace';
@@ -283,7 +284,7 @@ class Emulator implements EmulatorApi {
     info: { id?: string; args?: string[]; doc?: string; logDoc?: unknown },
     body: (ctx: CallContext) => Promise<T> | T,
   ): Promise<HcnOutcome<T>> {
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     const ctx: Partial<CallContext> = { id: info.id };
     let out: HcnOutcome<T>;
     try {
@@ -304,7 +305,7 @@ class Emulator implements EmulatorApi {
         id: ctx.id,
         name: ctx.name,
         doc: info.logDoc ?? parsedForLog(info.doc),
-        ms: Math.round((performance.now() - t0) * 100) / 100,
+        ms: Math.round((monotonicMs() - t0) * 100) / 100,
         hr: hex(out.hr),
       });
     }

@@ -37,7 +37,7 @@
 // A state.json (the emulator's previous whole-state format, or a copy of one) found in the
 // directory is imported at the next call and removed.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { uniqueSuffix } from '../../../sys/clock';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ObjectKind } from '../../api';
@@ -126,7 +126,17 @@ const REMOTE = 1;
 const NON_PERSISTENT = 8;
 
 const pad = (seq: number) => String(seq).padStart(12, '0');
-const nameKey = (name: string) => createHash('sha256').update(name).digest('hex').slice(0, 40);
+/**
+ * A name as an index file name: itself where it is plain (lower-case letters, digits, `.`, `_`,
+ * `-`), every other byte as `%XX` (upper-case letters too: Windows file names ignore case), and a
+ * hash of the whole past 120 characters. Exact, so an index lookup needs no second check.
+ */
+function nameKey(name: string): string {
+  const plain = Array.from(Buffer.from(name, 'utf8'), (b) => (/[a-z0-9._-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  if (plain.length <= 120) return `n-${plain}`;
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  return `h-${createHash('sha256').update(name).digest('hex')}`;
+}
 
 /** `4-0a0a0a07`: the address as a file name (IPv6 colons are not file-name safe on Windows). */
 export function ipKey(text: string): string | undefined {
@@ -668,7 +678,7 @@ function underLockSync<T>(dir: string, cfg: EmulatorConfig, fn: () => T): T {
 }
 
 function tryLockSync(file: string): (() => void) | undefined {
-  const token = randomBytes(16).toString('hex');
+  const token = `${uniqueSuffix()}${Math.random().toString(36).slice(2, 10)}`;
   let fd: number;
   try {
     fd = fs.openSync(file, 'wx', 0o600);
