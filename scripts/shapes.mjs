@@ -3,7 +3,7 @@
 // Go's encoding/json matches object keys case-insensitively (an exact match preferred), treats
 // null as absent, and the upstream Windows plugins hand policy documents to HNS, which matches
 // policy type names case-insensitively. Published confs rely on all of it ("Policies",
-// "ExceptionList", "SDNROUTE", runtimeConfig with Go field names). shared/config/canonical.ts
+// "ExceptionList", "SDNROUTE", runtimeConfig with Go field names). shared/schema/decode.ts
 // rewrites a conf into the one spelling the schemas use before it is validated; what it needs to
 // know of the schemas is computed here, once, at build time:
 //

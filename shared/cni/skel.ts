@@ -15,8 +15,8 @@ import type { Result100 } from './result/v100';
 import { Logger } from '../log/logger';
 import { defaultLogFile } from '../sys/paths';
 import path from 'node:path';
-import { canonicalize, type ConfNote, describeNote } from '../config/canonical';
-import type { roots } from '../config/shapes.generated';
+import { canonicalize, type ConfNote, describeNote } from '../schema/decode';
+import type { roots } from '../schema/shapes.generated';
 
 export type ConfSchemaId = keyof typeof roots;
 
@@ -51,7 +51,7 @@ export interface PluginInfo {
   /** The executable's name, which is the conf's `type`. */
   name: string;
   productVersion: string;
-  /** The `$id` of the plugin's conf schema: confs are decoded against it (shared/config/canonical.ts). */
+  /** The `$id` of the plugin's conf schema: confs are decoded against it (shared/schema/decode.ts). */
   confSchema: ConfSchemaId;
   /** Loaded only for the verbs that need it, so VERSION stays fast. */
   load: () => Promise<PluginHandlers>;
@@ -187,7 +187,7 @@ function readStdinOrFail(io: ProcessIo): Buffer {
 /** stdin as a conf in the schema's spelling (Go's case-insensitive decoding), with what to warn about. */
 async function decodeConf(stdin: Buffer, schema: ConfSchemaId): Promise<{ conf: CniRequest['conf']; notes: ConfNote[] }> {
   const raw = parseJson(stdin);
-  const shapes = await import('../config/shapes.generated');
+  const shapes = await import('../schema/shapes.generated');
   const { conf, notes } = canonicalize(raw, shapes.nodes, shapes.roots[schema]);
   checkNetworkName(conf.name);
   return { conf: conf as CniRequest['conf'], notes };

@@ -23,7 +23,7 @@ export interface RuntimeConfig {
 
 /**
  * An entry of `policies` (`{name, value}`, or a bare HCN v2 `{Type, Settings}`) or of
- * `AdditionalArgs` (`{Name, Value}`), in the schema's spelling (shared/config/canonical.ts).
+ * `AdditionalArgs` (`{Name, Value}`), in the schema's spelling (shared/schema/decode.ts).
  */
 export interface RawPolicy {
   name?: string;

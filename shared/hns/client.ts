@@ -15,6 +15,19 @@ import type { HostComputeNamespace } from './model/namespace';
 import type { EndpointModifyRequest, NamespaceModifyRequest, NetworkModifyRequest } from './model/modify';
 import { featuresOf, type HnsFeatures } from './features';
 import { monotonicMs } from '../sys/clock';
+import { canonicalize } from '../schema/decode';
+import { nodes as SHAPES, roots as SHAPE_ROOTS } from '../schema/shapes.generated';
+
+const DOCUMENT_SHAPE = { Network: 'hcn-network', Endpoint: 'hcn-endpoint', Namespace: 'hcn-namespace' } as const;
+
+/**
+ * A document as the service returned it, in our schemas' spelling: hcsshim decodes what HNS sends
+ * case-insensitively (Go), so nothing proves the service's casing (a namespace resource's
+ * `Data.Id` or `Data.ID`); keys are folded, unknown ones kept.
+ */
+function readDocument(kind: ObjectKind, doc: Record<string, unknown>): Record<string, unknown> {
+  return canonicalize(doc, SHAPES, SHAPE_ROOTS[DOCUMENT_SHAPE[kind]], { foldOnly: true }).conf;
+}
 
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 /** Enumerations returning at most this many objects are lookups whose handles are worth keeping. */
@@ -231,7 +244,7 @@ export class HnsClient {
     const api = this.api;
     const pending = kind === 'Network' ? api.queryNetworkProperties(h, q) : kind === 'Endpoint' ? api.queryEndpointProperties(h, q) : api.queryNamespaceProperties(h, q);
     const text = await this.call(`HcnQuery${kind}Properties`, kind, pending);
-    return JSON.parse(text ?? '{}') as ObjectOf<K>;
+    return readDocument(kind, JSON.parse(text ?? "{}") as Record<string, unknown>) as unknown as ObjectOf<K>;
   }
 
   /** Runs `use` with a handle of the object: a kept one, or one opened now (closed after, unless kept). */

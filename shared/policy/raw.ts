@@ -1,5 +1,5 @@
 // Raw policies from the conf, in every shape existing conflists use, as HCN v2 {Type, Settings}.
-// The conf is already canonical (shared/config/canonical.ts), so each source has one spelling:
+// The conf is already canonical (shared/schema/decode.ts), so each source has one spelling:
 //   policies:       [{name: "EndpointPolicy", value: {...}}]  (win-bridge/win-overlay) where value
 //                   is v2 {Type, Settings} or the flat v1 shape (hcsshim hnspolicy.go: OutBoundNAT
 //                   ExceptionList, ROUTE, PA, NAT, ACL, QOS, VLAN), or a bare v2 {Type, Settings};

@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkConf } from '../../../shared/config/load';
-import { canonicalize } from '../../../shared/config/canonical';
-import { nodes, roots } from '../../../shared/config/shapes.generated';
+import { canonicalize } from '../../../shared/schema/decode';
+import { nodes, roots } from '../../../shared/schema/shapes.generated';
 import { CniError } from '../../../shared/cni/errors';
 import { validate as l2bridge } from '../../../shared/config/l2bridge.validator';
 import { validate as hostGateway } from '../../../shared/config/host-gateway.validator';
@@ -15,7 +15,7 @@ const withCluster = { ...base, clusterCIDR: '10.244.0.0/16' };
 
 const SCHEMA_OF = new Map<Validator, keyof typeof roots>([[l2bridge, 'conf-l2bridge'], [hostGateway, 'conf-host-gateway'], [l3Upstream, 'conf-l3-upstream'], [overlay, 'conf-overlay']]);
 
-/** The conf as the plugin sees it: decoded as Go decodes it (shared/config/canonical.ts), then checked. */
+/** The conf as the plugin sees it: decoded as Go decodes it (shared/schema/decode.ts), then checked. */
 function decoded(validate: Validator, conf: Record<string, unknown>): Record<string, unknown> {
   return canonicalize(conf, nodes, roots[SCHEMA_OF.get(validate)!]).conf;
 }

@@ -45,6 +45,36 @@ test('create network, namespace and endpoint, attach, and read them back by name
     assert.is(e.api.openHandleCount(), 0);
   }));
 
+test('what the service returns is read in the schemas\' spelling whatever its casing (hcsshim decodes it case-insensitively); unknown fields are kept', () =>
+  withEmulator(async (e) => {
+    const c = client(e);
+    const net = await c.createNetwork(l2bridge('cbr0'));
+    const ns = await c.createNamespace({ SchemaVersion: { Major: 0, Minor: 0 } });
+    const ep = await c.createEndpoint(net.ID!, { SchemaVersion: V2, Name: 'ctr1_cbr0', HostComputeNetwork: net.ID });
+    await c.addNamespaceEndpoint(ns.ID!, ep.ID!);
+    // The same service, answering every query with its keys in other casings.
+    const shouting = (text: string) => JSON.stringify(JSON.parse(text), (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k === 'Id' ? 'ID' : k.toLowerCase(), x])) : v));
+    const api = new Proxy(e.api, {
+      get(target, prop, receiver) {
+        const f = Reflect.get(target, prop, receiver);
+        if (typeof prop === 'string' && /^query\w+Properties$/.test(prop)) {
+          return async (...args: unknown[]) => {
+            const out = await (f as (...a: unknown[]) => Promise<{ hr: number; value?: string }>).apply(target, args);
+            return out.value ? { ...out, value: JSON.stringify({ ...JSON.parse(shouting(out.value)), futurefield: 1 }) } : out;
+          };
+        }
+        return typeof f === 'function' ? f.bind(target) : f;
+      },
+    });
+    const loud = new HnsClient(api);
+    const got = await loud.getEndpointById(ep.ID!);
+    assert.is(got.HostComputeNamespace, ns.ID);
+    assert.equal(got.IpConfigurations, [{ IpAddress: '10.244.1.2', PrefixLength: 24 }]);
+    assert.is((got as Record<string, unknown>).futurefield, 1);
+    assert.equal((await loud.getNamespaceById(ns.ID!)).Resources, [{ Type: 'Endpoint', Data: { Id: ep.ID! } }]);
+    assert.is((await loud.getNetworkByName('cbr0')).Type, 'L2Bridge');
+  }));
+
 test('a lookup by name that matches nothing is HnsNotFoundError (client-side, HRESULT 0); so is a service not-found', () =>
   withEmulator(async (e) => {
     const c = client(e);

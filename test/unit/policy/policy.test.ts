@@ -4,8 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rawEndpointPolicies } from '../../../shared/policy/raw';
-import { canonicalize } from '../../../shared/config/canonical';
-import { nodes, roots } from '../../../shared/config/shapes.generated';
+import { canonicalize } from '../../../shared/schema/decode';
+import { nodes, roots } from '../../../shared/schema/shapes.generated';
 import { portMappingPolicies, protocolNumber } from '../../../shared/policy/port-mapping';
 import { endpointPolicies, natExceptions, type PolicyInput } from '../../../shared/policy/derive';
 import { planEndpoint } from '../../../shared/plugin/endpoint';

@@ -1,10 +1,10 @@
-// Decoding confs as the Go plugins and runtimes do (shared/config/canonical.ts, driven by the
+// Decoding confs as the Go plugins and runtimes do (shared/schema/decode.ts, driven by the
 // schemas through scripts/shapes.mjs): what go-cni sends and what published confs spell.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { canonicalize, describeNote } from '../../../shared/config/canonical';
-import { nodes, roots } from '../../../shared/config/shapes.generated';
+import { canonicalize, describeNote } from '../../../shared/schema/decode';
+import { nodes, roots } from '../../../shared/schema/shapes.generated';
 import { buildShapes } from '../../../scripts/shapes.mjs';
 
 const decode = (conf: Record<string, unknown>, id: keyof typeof roots = 'conf-l2bridge') => canonicalize(conf, nodes, roots[id]);

@@ -37,9 +37,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+export interface CanonicalOptions {
+  /**
+   * Only fold spellings: keep unknown keys and nulls, note nothing. For documents read from the
+   * service, which may carry fields newer than our schemas (shown by hnsctl, never dropped).
+   */
+  foldOnly?: boolean;
+}
+
 class Canonicalizer {
   readonly notes: ConfNote[] = [];
-  constructor(private readonly nodes: readonly ShapeNode[]) {}
+  constructor(private readonly nodes: readonly ShapeNode[], private readonly opts: CanonicalOptions = {}) {}
 
   value(v: unknown, index: number, path: string): unknown {
     const node = index >= 0 ? this.nodes[index] : undefined;
@@ -72,7 +80,11 @@ class Canonicalizer {
     for (const [key, v] of Object.entries(obj)) {
       const hit = node.p?.[key.toLowerCase()];
       // Go: null leaves the field as if absent; unless the schema gives null a meaning of its own.
-      if (v === null && !(hit && node.n?.includes(hit[0]))) continue;
+      if (v === null && !this.opts.foldOnly && !(hit && node.n?.includes(hit[0]))) continue;
+      if (this.opts.foldOnly && !hit) {
+        out[key] = v;
+        continue;
+      }
       const alias = hit ? node.a?.[hit[0]] : undefined;
       const name = alias ?? (hit ? hit[0] : key);
       const child = hit ? hit[1] : node.x !== undefined && node.x >= 0 ? node.x : -1;
@@ -106,8 +118,8 @@ class Canonicalizer {
 }
 
 /** The conf in the schemas' spelling, and what the caller should warn about. */
-export function canonicalize(conf: Record<string, unknown>, nodes: readonly ShapeNode[], root: number): Canonical {
-  const c = new Canonicalizer(nodes);
+export function canonicalize(conf: Record<string, unknown>, nodes: readonly ShapeNode[], root: number, opts?: CanonicalOptions): Canonical {
+  const c = new Canonicalizer(nodes, opts);
   const out = c.value(conf, root, '') as Record<string, unknown>;
   return { conf: out, notes: c.notes };
 }
