@@ -79,4 +79,25 @@ test('the HNS service down (RPC server unavailable) is "try again later" (11), n
   }
 });
 
+test('the bridged plugins take an L2Tunnel network as upstream win-bridge does', () => {
+  const node = scratchNode('cni-hard-');
+  try {
+    const file = path.join(node.dir, 'tunnel.json');
+    const doc = JSON.parse(fs.readFileSync(path.join(ROOT, 'plugins', 'win-l2bridge', 'examples', 'node-network.json'), 'utf8'));
+    doc.networks[0].Type = 'L2Tunnel';
+    fs.writeFileSync(file, JSON.stringify(doc));
+    const applied = runExe(plugin('hnsctl'), node.env, '', ['apply', file]);
+    assert.is(applied.code, 0, applied.stderr);
+    const netns = runExe(plugin('hnsctl'), node.env, '', ['namespace', 'create']).stdout.trim();
+    const add = runExe(plugin('win-l2bridge'), cniEnv(node, { command: 'ADD', netns }), CONF());
+    assert.is(add.code, 0, add.stdout);
+    assert.is(add.json.ips[0].gateway, '10.244.3.2');
+    const overlay = runExe(plugin('win-overlay'), cniEnv(node, { command: 'ADD', netns, containerId: 'ctr-b' }), CONF({ type: 'win-overlay' }));
+    assert.is(overlay.json?.code, 101, overlay.stdout);
+    assert.match(overlay.json.msg, 'L2Tunnel');
+  } finally {
+    node.cleanup();
+  }
+});
+
 test.run();
