@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# System packages the tests use, from Debian's apt: host-local (the reference IPAM plugin), gcc for
+# System packages the tests use, from Debian's apt: host-local (the reference IPAM plugin), strace
+# (the faults suite kills the plugins at each state-changing call with its fault injection), gcc for
 # the stand-in HCN library, mingw for its Windows build, Wine to run the .exe files, and Go with
 # containerd's go-cni and libcni (the gocni suite's driver is built against them, offline).
 # Idempotent; installs only what is missing. If another apt/dpkg is running (unattended-upgrades,
@@ -7,6 +8,7 @@
 set -euo pipefail
 want=()
 [ -x /usr/lib/cni/host-local ] || want+=(containernetworking-plugins)
+command -v strace >/dev/null || want+=(strace)
 command -v gcc >/dev/null || want+=(gcc)
 command -v x86_64-w64-mingw32-gcc >/dev/null || want+=(gcc-mingw-w64-x86-64)
 [ -x /usr/lib/wine/wine64 ] || want+=(wine64)

@@ -11,6 +11,8 @@
 //   build        node build.mjs (both targets, plus the linux test tools)
 //   exec         uvu over test/exec (the built Linux executables on the HNS emulator)
 //   gocni        uvu over test/gocni (pods through containerd's go-cni and libcni, Debian's Go packages)
+//   agent        uvu over test/agent (cni-agent on three emulated nodes, a stand-in API server over HTTPS)
+//   faults       uvu over test/faults (kill -9 at every state-changing call under strace, fuzzed requests, damaged state files)
 //   conformance  the CNI conformance harness over the four built plugins
 //   windows      the built .exe files under Wine against the stand-in computenetwork.dll
 
@@ -33,6 +35,8 @@ const SUITES = {
   build: () => run(process.execPath, ['build.mjs', '--tools'], { counts: 'single', label: 'build executables' }),
   exec: () => uvu('test/exec'),
   gocni: () => uvu('test/gocni'),
+  agent: () => uvu('test/agent'),
+  faults: () => uvu('test/faults'),
   conformance: () => run(process.execPath, ['conformance/run.mjs'], { counts: 'summary' }),
   windows: () => run('bash', [path.join(ROOT, 'test', 'windows', 'run.sh')], { counts: 'summary' }),
 };

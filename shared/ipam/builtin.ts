@@ -302,8 +302,39 @@ export class BuiltinIpam implements Ipam {
   }
 
   async check(): Promise<void> {
-    if (!fs.existsSync(this.dir) || ![...this.scan().owners.values()].some((o) => this.ownedByUs(o))) {
-      throw new CniError(ErrorCode.CheckFailed, `built-in IPAM: no address is held by ${this.ctx.containerId}/${this.ctx.ifName} on network ${this.ctx.network}`);
+    const store = fs.existsSync(this.dir) ? this.scan() : undefined;
+    if (!store || ![...store.owners.values()].some((o) => this.ownedByUs(o))) {
+      const damaged = store ? this.damagedClaims(store) : [];
+      throw new CniError(ErrorCode.CheckFailed, `built-in IPAM: no address is held by ${this.ctx.containerId}/${this.ctx.ifName} on network ${this.ctx.network}`,
+        damaged.length ? `address files that are not readable claims (damaged; GC clears those provably ours): ${damaged.map((n) => path.join(this.dir, n)).join(', ')}` : undefined);
+    }
+  }
+
+  /**
+   * Address files in this conf's ranges that hold no readable claim: not a regular file, empty, or
+   * marked ours (same file as the marker) without the `<containerID>\r\n<ifname>` we always write.
+   */
+  private damagedClaims(store: Store): string[] {
+    const inRanges = (name: string) => {
+      const ip = this.addressOf(name);
+      return !!ip && this.inRanges(ip);
+    };
+    const out = [...store.notFiles].filter(inRanges);
+    for (const [name, owner] of store.owners) {
+      if (!inRanges(name)) continue;
+      if (owner === '' || (!/^[^\r\n]+\r?\n[^\r\n]+$/.test(owner) && this.markedOurs(name))) out.push(name);
+    }
+    return out.sort();
+  }
+
+  /** Whether the address file `name` and its marker are one file (see the header). */
+  private markedOurs(name: string): boolean {
+    try {
+      const a = fs.lstatSync(path.join(this.dir, name), { bigint: true });
+      const m = fs.lstatSync(path.join(this.dir, this.markerOf(name)), { bigint: true });
+      return a.isFile() && m.isFile() && a.ino === m.ino && a.dev === m.dev;
+    } catch {
+      return false;
     }
   }
 

@@ -90,14 +90,19 @@ function execPlugin(file: string, verb: string, req: CniRequest): Promise<Exec> 
   });
 }
 
-/** The delegate's failure as our error, keeping its CNI code (win-bridge loses it to 999). */
+/**
+ * The delegate's failure as our error, keeping its CNI code (win-bridge loses it to 999). A
+ * delegate's own 999 (untyped: host-local answers every error of its skeleton and allocator so,
+ * e.g. a CNI_ARGS it cannot parse or a requested IP it cannot give) becomes 103, the code of an
+ * IPAM plugin that failed without a code of its own.
+ */
 function delegateFailure(type: string, verb: string, r: Exec): CniError {
   const text = r.stdout.trim();
   if (text) {
     try {
       const e = JSON.parse(text) as { code?: unknown; msg?: unknown; details?: unknown };
       if (typeof e.code === 'number' && e.code > 0) {
-        return new CniError(e.code, `IPAM plugin ${type} failed (${verb}): ${String(e.msg ?? '')}`, typeof e.details === 'string' ? e.details : undefined);
+        return new CniError(e.code === ErrorCode.Internal ? ErrorCode.IpamFailure : e.code, `IPAM plugin ${type} failed (${verb}): ${String(e.msg ?? '')}`, typeof e.details === 'string' ? e.details : undefined);
       }
     } catch {
       /* not an error object; fall through to the raw text */
@@ -150,16 +155,31 @@ export class DelegatedIpam implements Ipam {
   }
 
   /**
-   * GC and STATUS exist since 1.1.0; a delegate that does not speak the request's version
-   * (Debian's host-local 1.1.1 stops at 1.0.0) refuses them with code 1 (incompatible version),
-   * and is then skipped, as libcni skips such plugins in a list (cni-spec.md §7.6, §7.7).
+   * GC and STATUS exist since 1.1.0; a delegate that does not speak the request's version is
+   * skipped, as libcni skips such plugins in a list (cni-spec.md §7.6, §7.7). It is asked only
+   * once it has refused: a refusal with code 1 (incompatible version) says so itself; any other
+   * refusal is checked against its VERSION answer, because old delegates refuse the verbs they do
+   * not know with other codes (Debian's host-local 1.1.1, which stops at 1.0.0, answers GC with
+   * code 3 "missing containerID" as libcni calls it, or 4 "unknown CNI_COMMAND").
    */
   private async runUnlessTooOld(verb: string): Promise<void> {
     try {
       await this.run(verb);
     } catch (err) {
-      if (!(err instanceof CniError) || err.code !== ErrorCode.IncompatibleVersion) throw err;
+      if (!(err instanceof CniError)) throw err;
+      if (err.code !== ErrorCode.IncompatibleVersion && (await this.speaksRequestVersion())) throw err;
       this.req.log.event(`ipam-${verb.toLowerCase()}-skipped`, { ipam: this.kind, note: `the IPAM plugin does not speak CNI ${this.req.version}, which ${verb} needs: ${err.message}` });
+    }
+  }
+
+  /** Whether the delegate lists the request's version; an answer that is no version list counts as yes (its error stands). */
+  private async speaksRequestVersion(): Promise<boolean> {
+    try {
+      const r = await execPlugin(findPlugin(this.kind, this.req.cmd.path, this.req.platform), 'VERSION', this.req);
+      const versions = (JSON.parse(r.stdout) as { supportedVersions?: unknown }).supportedVersions;
+      return !Array.isArray(versions) || versions.includes(this.req.version);
+    } catch {
+      return true;
     }
   }
 

@@ -29,8 +29,10 @@
 //
 // Lock files are 0600 and the directories made for them 0700, whatever the umask (Windows ignores
 // modes: the state folder is beside the binaries, writable by administrators only). A directory
-// where the lock file should be, a name too long for the file system, or any other failure to
-// create it is a CniError (code 5) naming the file, not a stack trace.
+// (or anything else but a file) where the lock file should be holds no lock, since locks are
+// files: it is removed, under the breaker lock, so that a damaged state folder cannot keep a pod
+// undeletable. One that cannot be removed, a name too long for the file system, or any other
+// failure to create the file is a CniError (code 5) naming the file, not a stack trace.
 
 import { uniqueSuffix } from './clock';
 import fs from 'node:fs';
@@ -95,6 +97,8 @@ interface Seen {
   raw: string;
   owner: LockOwner | undefined;
   mtimeMs: number;
+  /** Something that is not a file (a directory) is where the lock file should be. */
+  notFile?: boolean;
 }
 
 function errCode(err: unknown): string | undefined {
@@ -167,7 +171,7 @@ function look(file: string): Seen | undefined {
     const fd = fs.openSync(file, 'r');
     try {
       const st = fs.fstatSync(fd);
-      if (!st.isFile()) throw new CniError(ErrorCode.IoFailure, `lock file ${file} is not a regular file (a directory?): remove it`);
+      if (!st.isFile()) return { raw: '', owner: undefined, mtimeMs: st.mtimeMs, notFile: true };
       const mtimeMs = st.mtimeMs;
       const raw = fs.readFileSync(fd, 'utf8');
       return { raw, owner: parseOwner(raw), mtimeMs };
@@ -177,6 +181,7 @@ function look(file: string): Seen | undefined {
   } catch (err) {
     if (err instanceof CniError) throw err;
     const code = errCode(err);
+    if (code === 'EISDIR') return { raw: '', owner: undefined, mtimeMs: 0, notFile: true };
     if (code === 'ENOENT' || code === 'EPERM' || code === 'EACCES' || code === 'EBUSY') return undefined;
     throw new CniError(ErrorCode.IoFailure, `cannot read lock file ${file}: ${(err as Error).message}`);
   }
@@ -276,12 +281,40 @@ export function breakStaleLock(file: string, seen: { raw: string }, staleMs = DE
   }
   try {
     const again = look(file);
-    if (again && again.raw === seen.raw && isStale(again, staleMs)) fs.rmSync(file, { force: true });
+    if (again && !again.notFile && again.raw === seen.raw && isStale(again, staleMs)) fs.rmSync(file, { force: true });
   } finally {
     unlinkIfContent(breaker, content);
   }
   return true;
 }
+
+/**
+ * Removes what is not a file (a directory) where the lock file `file` should be, under the same
+ * breaker as breakStaleLock (so a lock file another waiter creates meanwhile is never removed).
+ * Returns false when another process holds the breaker; throws a CniError naming the file if it
+ * cannot be removed.
+ */
+function clearNonFile(file: string): boolean {
+  const breaker = `${file}.break`;
+  const content = breakerContent(newToken());
+  if (!tryCreate(breaker, content, false)) {
+    const other = look(breaker);
+    if (other && Date.now() - other.mtimeMs > BREAKER_STALE_MS) unlinkIfContent(breaker, other.raw);
+    return false;
+  }
+  try {
+    const st = fs.lstatSync(file, { throwIfNoEntry: false });
+    if (st && !st.isFile()) fs.rmSync(file, { recursive: true, force: true });
+    return true;
+  } catch (err) {
+    throw new CniError(ErrorCode.IoFailure, `lock file ${file} is not a regular file (a directory?) and cannot be removed: ${(err as Error).message}; remove it`);
+  } finally {
+    unlinkIfContent(breaker, content);
+  }
+}
+
+/** Non-files cleared from one lock's place before it counts as something that keeps coming back. */
+const MAX_CLEARS = 5;
 
 class FileLock implements Lock {
   private released = false;
@@ -315,16 +348,40 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
   const deadline = Date.now() + timeoutMs;
   const token = newToken();
   let wait = opts.pollMs ?? DEFAULT_POLL_MS;
+  let clears = 0;
   for (;;) {
     const made = tryCreate(file, ownerContent(token), true);
     if (made) return new FileLock(file, token, made.fd);
     const seen = look(file);
-    if (seen && isStale(seen, staleMs) && breakStaleLock(file, seen, staleMs)) continue;
+    if (seen?.notFile) {
+      if (clearNonFile(file)) {
+        if (++clears > MAX_CLEARS) throw new CniError(ErrorCode.IoFailure, `lock file ${file} is not a regular file (a directory?) and keeps coming back: remove what makes it`);
+        continue;
+      }
+    } else if (seen && isStale(seen, staleMs) && breakStaleLock(file, seen, staleMs)) continue;
     if (Date.now() >= deadline) throw new LockTimeoutError(file, timeoutMs, seen?.owner);
     // Jitter keeps waiters that started together from retrying in lockstep.
     await sleep(Math.min(wait * (0.5 + Math.random()), Math.max(1, deadline - Date.now())));
     wait = Math.min(wait * 1.5, MAX_POLL_MS);
   }
+}
+
+/**
+ * One attempt without waiting, for callers that cannot await (a synchronous read of shared
+ * state): the lock, or undefined while a live holder has it. A dead holder's lock, or a non-file
+ * in its place, is cleared first, as acquireLock does.
+ */
+export function tryLockSync(file: string, opts: Pick<LockOptions, 'staleMs'> = {}): Lock | undefined {
+  const staleMs = opts.staleMs ?? DEFAULT_LOCK_STALE_MS;
+  const token = newToken();
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const made = tryCreate(file, ownerContent(token), true);
+    if (made) return new FileLock(file, token, made.fd);
+    const seen = look(file);
+    const cleared = seen?.notFile ? clearNonFile(file) : !!seen && isStale(seen, staleMs) && breakStaleLock(file, seen, staleMs);
+    if (!cleared && seen) return undefined;
+  }
+  return undefined;
 }
 
 /** Runs `fn` holding the lock, and releases it however `fn` ends. */

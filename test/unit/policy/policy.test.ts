@@ -164,7 +164,8 @@ test('overlay: IPv6 from the IPAM is code 2; gateway, MAC and provider address c
   assert.equal(p.policies, [{ Type: 'ProviderAddress', Settings: { ProviderAddress: '192.0.2.10' } }]);
   assert.is(p.mtu, 1450);
   assert.is(overlayMac('aa-bb', parseCidr('192.168.1.255/24')!), 'AA-BB-C0-A8-01-FF');
-  await rejectsCode(planEndpoint({ mode: overlay, conf: c, net: { ...OVNET, Policies: [] }, addresses: ['10.244.3.7/24'], features: features(15, 4) }), 7, 'provider address');
+  // No ProviderAddress on the network (not up yet) and none in the conf: the network is not usable (101), not a conf error.
+  await rejectsCode(planEndpoint({ mode: overlay, conf: c, net: { ...OVNET, Policies: [] }, addresses: ['10.244.3.7/24'], features: features(15, 4) }), 101, 'provider address');
 });
 
 test('an IPAM that hands out the pods\' gateway, or an address outside the network, is refused before anything is made', async () => {

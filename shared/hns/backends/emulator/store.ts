@@ -38,6 +38,7 @@
 // directory is imported at the next call and removed.
 
 import { uniqueSuffix } from '../../../sys/clock';
+import { tryLockSync as tryLockFileSync } from '../../../sys/lock';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ObjectKind } from '../../api';
@@ -677,30 +678,11 @@ function underLockSync<T>(dir: string, cfg: EmulatorConfig, fn: () => T): T {
   }
 }
 
+/** One attempt at the state lock (shared/sys/lock.ts: a dead holder's lock is broken first). */
 function tryLockSync(file: string): (() => void) | undefined {
-  const token = `${uniqueSuffix()}${Math.random().toString(36).slice(2, 10)}`;
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'wx', 0o600);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' || code === 'EPERM' || code === 'EACCES' || code === 'EBUSY') return undefined;
-    if (code !== 'ENOENT') throw err;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    return tryLockSync(file);
-  }
-  try {
-    fs.writeSync(fd, JSON.stringify({ pid: process.pid, token, created: Date.now() }));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return () => {
-    try {
-      if (fs.readFileSync(file, 'utf8').includes(token)) fs.rmSync(file, { force: true });
-    } catch {
-      /* gone already */
-    }
-  };
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const lock = tryLockFileSync(file, { staleMs: STATE_LOCK_STALE_MS });
+  return lock ? () => lock.release() : undefined;
 }
 
 /**

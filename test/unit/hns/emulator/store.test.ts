@@ -58,6 +58,16 @@ test('a reader that meets a file being rewritten waits for the writer and reads 
     assert.equal(await reading, ep);
   }));
 
+test('a state lock left by a process killed while holding it does not block a synchronous read (readState)', () =>
+  withEmulator(async ({ api, dir, admin }) => {
+    await mkNetwork(api);
+    // A holder that no longer exists: a pid above the kernel's limit is never alive.
+    fs.writeFileSync(path.join(dir, 'state.lock'), JSON.stringify({ pid: 4_194_999, token: 'dead', created: Date.now() }));
+    const s = admin.readState();
+    assert.is(Object.keys(s.networks).length, 1);
+    assert.not.ok(fs.existsSync(path.join(dir, 'state.lock')), 'the dead holder\'s lock is gone');
+  }));
+
 test('updateState edits objects behind the service\'s back and keeps the indexes right', () =>
   withEmulator(async ({ api, dir, admin }) => {
     const net = await mkNetwork(api);
