@@ -1,5 +1,7 @@
-// The main job, end to end on the HNS emulator: for each plugin, the node's network is created
-// with `hnsctl apply`, a pod namespace as containerd makes one, then ADD, CHECK, DEL and DEL
+// The main job, end to end on the HNS emulator: for each plugin, the node agent (cni-agent
+// --once, peers from a file) brings the node up before any pod: the HNS network, on L2Bridge the
+// host endpoint at .2 with forwarding on, the routes or RemoteSubnetRoute policies to two peers,
+// and the conflist. Then a pod namespace as containerd makes one, and ADD, CHECK, DEL and DEL
 // again through the built executable, the way containerd calls it (conformance/runtime/libcni).
 // Prints each step's result and what HNS holds after it.
 //
@@ -22,6 +24,33 @@ const PODS: { plugin: string; example: string }[] = [
   { plugin: 'l3-upstream', example: 'full.conflist' },
 ];
 
+/** The node agent's view of each example node: its pod subnets (as the example's IPAM), and two peers. */
+const NODE_IP = '192.168.10.21';
+const POD_CIDRS: Record<string, string[]> = {
+  'win-l2bridge': ['10.244.3.0/24', 'fd00:10:244:3::/64'],
+  'win-overlay': ['10.244.3.0/24'],
+  'host-gateway': ['10.244.3.0/24', 'fd00:10:244:3::/64'],
+  'l3-upstream': ['10.244.3.0/24', 'fd00:10:244:3::/64'],
+};
+const PEERS = [
+  { name: 'win-node-4', nodeIP: '192.168.10.22', podCIDR: '10.244.4.0/24', vtepMac: '00-15-5D-D0-00-04' },
+  { name: 'linux-node-5', nodeIP: '192.168.10.23', podCIDR: '10.244.5.0/24', vtepMac: 'ae:4f:1c:22:01:9b' },
+];
+
+function agent(env: NodeJS.ProcessEnv, dir: string, plugin: string, network: string): string {
+  fs.writeFileSync(path.join(dir, 'peers.json'), JSON.stringify(PEERS, null, 2));
+  const config = {
+    mode: plugin, network, node: 'win-node-3', podCIDR: POD_CIDRS[plugin], nodeIP: NODE_IP, netAdapter: 'Ethernet',
+    clusterCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', clusterDNS: '10.96.0.10',
+    confDir: path.join(dir, 'conf'), peers: { source: 'file', file: 'peers.json' },
+    stateDir: path.join(dir, 'agent-state'), logFile: path.join(dir, 'cni-agent.log'),
+  };
+  fs.writeFileSync(path.join(dir, 'agent.json'), JSON.stringify(config, null, 2));
+  const r = spawnSync(path.join(DIST, 'cni-agent'), ['--config', path.join(dir, 'agent.json'), '--once'], { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cni-agent --once failed: ${r.stderr}${r.stdout}`);
+  return r.stdout.trimEnd();
+}
+
 function hnsctl(env: NodeJS.ProcessEnv, ...args: string[]): string {
   const r = spawnSync(path.join(DIST, 'hnsctl'), args, { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`hnsctl ${args.join(' ')} failed: ${r.stderr}`);
@@ -42,13 +71,33 @@ async function demo(plugin: string, example: string, root: string): Promise<void
     CNI_LOG_FILE: path.join(dir, 'cni-plugins.log'),
   };
   const examples = path.join(ROOT, 'plugins', plugin, 'examples');
+  const list = loadConfList(path.join(examples, example));
   say(`\n=== ${plugin} (plugins/${plugin}/examples/${example})`);
-  say(`$ hnsctl apply plugins/${plugin}/examples/node-network.json`);
-  say(hnsctl(env, 'apply', path.join(examples, 'node-network.json')));
+  fs.mkdirSync(dir, { recursive: true });
+  hnsctl(env, 'emulator', 'set', 'managementIp', NODE_IP);
+  say(`$ cni-agent --config agent.json --once   (mode ${plugin}, network ${list.name}, peers from peers.json: ${PEERS.map((p) => p.name).join(', ')})`);
+  say(agent(env, dir, plugin, list.name));
+  say('$ hnsctl list networks');
+  say(hnsctl(env, 'list', 'networks'));
+  if (plugin !== 'win-overlay') {
+    say('$ hnsctl list endpoints   (the host\'s bridge endpoint at .2, in the host\'s compartment)');
+    say(hnsctl(env, 'list', 'endpoints'));
+    say('$ hnsctl list interfaces');
+    say(hnsctl(env, 'list', 'interfaces'));
+  }
+  if (plugin === 'host-gateway') {
+    say('$ hnsctl list routes   (a route to each peer\'s pod subnet via its node IP: netmgmt)');
+    say(hnsctl(env, 'list', 'routes'));
+  }
+  if (plugin === 'win-overlay') {
+    say('$ hnsctl list networks --json   (its RemoteSubnetRoute policies, one per peer)');
+    const nets = JSON.parse(hnsctl(env, 'list', 'networks', '--json')) as { Policies?: { Type: string; Settings: unknown }[] }[];
+    say(JSON.stringify(nets.flatMap((n) => n.Policies ?? []).filter((p) => p.Type === 'RemoteSubnetRoute'), null, 2));
+  }
+  say(`conflist written by the agent: ${path.join(dir, 'conf', `10-${list.name}.conflist`)}`);
   const netns = hnsctl(env, 'namespace', 'create');
   say(`$ hnsctl namespace create   (containerd makes one per pod)\n${netns}`);
 
-  const list = loadConfList(path.join(examples, example));
   for (const p of list.plugins) {
     if (p.ipam) (p.ipam as Record<string, unknown>).dataDir = path.join(dir, 'ipam');
     // The examples name Windows paths; here the log goes to the demo's folder.
@@ -87,8 +136,8 @@ async function main(): Promise<void> {
   const root = path.join(ROOT, '.demo');
   fs.rmSync(root, { recursive: true, force: true });
   for (const { plugin, example } of PODS) await demo(plugin, example, root);
-  say('\nAll four plugins: ADD, CHECK, DEL, DEL again: ok');
-  say(`Kept in ${root}: each plugin's emulator state (hns/), plugin state (state/) and log (cni-plugins.log).`);
+  say('\nAll four plugins: node brought up by cni-agent, then ADD, CHECK, DEL, DEL again: ok');
+  say(`Kept in ${root}: each plugin's emulator state (hns/), plugin state (state/), logs (cni-plugins.log, cni-agent.log), the agent's config and conflist.`);
 }
 
 main().catch((err) => {

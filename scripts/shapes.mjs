@@ -54,8 +54,10 @@ export function buildShapes(schemas, rootIds) {
     if (schema === true || schema === false || schema === undefined || schema === null) return;
     if (seen.has(schema)) return;
     seen.add(schema);
-    if (schema.$ref) {
-      const r = resolve(schema.$ref, base);
+    // "shapeOf": the keys of another schema, for decoding only (the value is validated elsewhere).
+    for (const ref of [schema.$ref, schema.shapeOf]) {
+      if (!ref) continue;
+      const r = resolve(ref, base);
       collect(r.schema, r.base, acc, seen);
     }
     for (const k of ['allOf', 'anyOf', 'oneOf']) for (const s of schema[k] ?? []) collect(s, base, acc, seen);

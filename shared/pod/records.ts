@@ -67,7 +67,9 @@ export function writeRecord(stateDir: string, record: AttachmentRecord): void {
   mkdirPrivate(path.dirname(file));
   // Something else where the record goes (a directory left by hand) would make every rename fail.
   if (fs.lstatSync(file, { throwIfNoEntry: false })?.isFile() === false) fs.rmSync(file, { recursive: true, force: true });
-  writeFileAtomic(file, JSON.stringify(record));
+  // Not flushed to disk: a record lost to a power cut is a hint lost (the node reboots without
+  // its endpoints anyway, and GC clears what is left); an fsync would cost every pod start.
+  writeFileAtomic(file, JSON.stringify(record), { durable: false });
 }
 
 export function removeRecord(stateDir: string, network: string, containerId: string): void {

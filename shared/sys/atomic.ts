@@ -100,7 +100,8 @@ export function tempFileName(file: string): string {
 
 /** The target name of a temporary file made by tempFileName, or undefined if `name` is not one. */
 export function tempFileTarget(name: string): string | undefined {
-  return /^\.(.+)\.\d+\.[0-9a-f]{8}\.tmp$/.exec(name)?.[1];
+  // uniqueSuffix(): `<pid>.<base-36 counter and random part>`.
+  return /^\.(.+)\.\d+\.[0-9a-z]+\.tmp$/.exec(name)?.[1];
 }
 
 function writeAllSync(fd: number, data: string | Uint8Array): void {
@@ -114,13 +115,15 @@ function writeAllSync(fd: number, data: string | Uint8Array): void {
  * file system), written, flushed to disk (so a crash cannot leave the new name on empty content),
  * then renamed over the target. The directory is created if it is missing.
  */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+export function writeFileAtomic(file: string, data: string | Uint8Array, opts: { durable?: boolean } = {}): void {
   const tmp = tempFileName(file);
   const fd = openExclusive(tmp);
   try {
     try {
       writeAllSync(fd, data);
-      fs.fsyncSync(fd);
+      // durable: false for files whose loss in a power cut is harmless (hints read tolerantly):
+      // the rename alone already makes a killed process leave the old content or the new.
+      if (opts.durable !== false) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }

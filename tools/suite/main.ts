@@ -22,7 +22,42 @@ const PLUGINS: Record<string, () => Promise<{ info: PluginInfo }>> = {
 
 const TOOLS: Record<string, (argv: string[]) => Promise<number>> = {
   hnsctl: async (argv) => (await import('../hnsctl/main')).hnsctl(argv),
+  'cni-agent': async (argv) => loadAgent().main(argv),
 };
+
+/** The SEA asset holding the agent's own bundle (build.mjs). */
+export const AGENT_ASSET = 'cni-agent.js';
+
+interface AgentModule {
+  main(argv: string[]): Promise<number>;
+}
+
+/**
+ * The node agent, which is not in this bundle: it brings the Kubernetes client (its bundle is ~1 MB)
+ * that no plugin start may parse. In the executable it is the SEA asset cni-agent.js, a CommonJS
+ * bundle whose requires are all built-in modules, evaluated here; from source (tsx) it is the
+ * module itself; beside a plain bundle (node dist/bundle/cni-suite.js) it is dist/bundle/cni-agent.js.
+ * The paths are computed so that esbuild does not pull the agent into this bundle.
+ */
+function loadAgent(): AgentModule {
+  let sea: { isSea(): boolean; getAsset(key: string, encoding: string): string } | undefined;
+  try {
+    sea = require('node:sea');
+  } catch {
+    sea = undefined;
+  }
+  if (sea?.isSea()) {
+    const code = sea.getAsset(AGENT_ASSET, 'utf8');
+    const mod = { exports: {} as AgentModule };
+    const { compileFunction } = require('node:vm') as typeof import('node:vm');
+    const fn = compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: AGENT_ASSET });
+    fn(mod.exports, require, mod, AGENT_ASSET, path.dirname(process.execPath));
+    return mod.exports;
+  }
+  const fromSource = /\.ts$/.test(__filename);
+  const file = fromSource ? path.join(__dirname, '..', 'cni-agent', 'main.ts') : path.join(__dirname, AGENT_ASSET);
+  return require(file) as AgentModule;
+}
 
 /** `C:\k\cni\bin\win-l2bridge.exe` -> `win-l2bridge`. */
 export function invokedAs(argv0: string): string {

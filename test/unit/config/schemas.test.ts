@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkConf } from '../../../shared/config/load';
+import { rawEndpointPolicies } from '../../../shared/policy/raw';
 import { canonicalize } from '../../../shared/schema/decode';
 import { nodes, roots } from '../../../shared/schema/shapes.generated';
 import { CniError } from '../../../shared/cni/errors';
@@ -71,8 +72,17 @@ test('out-of-range numbers are code 7', () => {
   rejects(l2bridge, { ...base, runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 0 }] } }, 7, 'containerPort');
 });
 
-test('an unknown policy Type is code 2 naming the key and the value', () => {
-  rejects(l2bridge, { ...base, hcnPolicyArgs: [{ Type: 'Frobnicate', Settings: {} }] }, 2, 'hcnPolicyArgs[0].Type', 'Frobnicate');
+test('an unknown policy Type is code 2 naming the key and the value (the conf, then its policies, as the plugin reads them)', () => {
+  rejects(l2bridge, { ...base, policies: [{ name: 'EndpointPolicy', value: { Type: 'Frobnicate', Settings: {} } }] }, 2, 'policies[0].value.Type', 'Frobnicate');
+  try {
+    rawEndpointPolicies(checkConf(decoded(l2bridge, { ...base, hcnPolicyArgs: [{ Type: 'Frobnicate', Settings: {} }] }), l2bridge, 'win-l2bridge'));
+    assert.unreachable('accepted');
+  } catch (err) {
+    assert.instance(err, CniError);
+    assert.is((err as CniError).code, 2);
+    assert.match((err as CniError).message, 'hcnPolicyArgs[0]');
+    assert.match((err as CniError).message, 'Frobnicate');
+  }
 });
 
 test('IPv6 keys on overlay are code 2: the mode does not support them', () => {

@@ -13,6 +13,7 @@ import type { Fault } from './faults';
 import { readJson, writeAtomic } from './fsio';
 import { findProfile, profileNames } from './profiles';
 import { RPC_S_SERVER_UNAVAILABLE, serviceDown, startService, stopService, type ServiceDown } from './service';
+import { createHostRoute, deleteHostRoute, type EmulatedInterface, type EmulatedRoute, flushHostRoutes, hostInterfaces, hostRoutes, type InterfaceRef, rebootHost, resetHost, type RouteSpec, setHostForwarding } from './host';
 import { type EmulatorState, fileIn, importState, NON_PERSISTENT_FLAG, readState, resetStore, type StoreTx, updateStore, withStateLock } from './store';
 
 export class EmulatorAdmin {
@@ -24,6 +25,7 @@ export class EmulatorAdmin {
     await withStateLock(this.dir, readConfig(this.dir), () => {
       for (const f of ['config', 'faults', 'calls', 'service', 'state'] as const) fs.rmSync(fileIn(this.dir, f), { force: true });
       resetStore(this.dir, readConfig(this.dir));
+      resetHost(this.dir);
     });
   }
 
@@ -123,6 +125,8 @@ export class EmulatorAdmin {
       }
       // Compartments are numbered afresh after a boot.
       tx.setNextCompartmentId(2);
+      // Routes made at run time (CreateIpForwardEntry2) and forwarding flags do not survive it.
+      rebootHost(this.dir);
     });
     startService(this.dir);
   }
@@ -195,6 +199,35 @@ export class EmulatorAdmin {
       ids.push(...made);
     }
     return ids;
+  }
+
+  // --- the host's IP stack (host.ts): what iphlpapi.dll shows on Windows ---------------------
+
+  /** The host's interfaces (the adapter or its vEthernet, and the host vNICs of HostDefault endpoints). */
+  hostInterfaces(): Promise<EmulatedInterface[]> {
+    return hostInterfaces(this.dir);
+  }
+
+  /** The route table (GetIpForwardTable2): on-link routes of the interfaces, then the routes made. */
+  hostRoutes(): Promise<EmulatedRoute[]> {
+    return hostRoutes(this.dir);
+  }
+
+  addHostRoute(spec: RouteSpec): Promise<EmulatedRoute> {
+    return createHostRoute(this.dir, spec);
+  }
+
+  deleteHostRoute(spec: RouteSpec): Promise<void> {
+    return deleteHostRoute(this.dir, spec);
+  }
+
+  setHostForwarding(ref: InterfaceRef, family: 4 | 6, enabled: boolean): Promise<void> {
+    return setHostForwarding(this.dir, ref, family, enabled);
+  }
+
+  /** An operator's `route -f`: every route made at run time goes. */
+  flushHostRoutes(): Promise<number> {
+    return flushHostRoutes(this.dir);
   }
 
   /** The network's document as the service holds it, by name (for helpers). */

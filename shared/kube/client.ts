@@ -1,0 +1,119 @@
+// The Kubernetes API through the official client library, @kubernetes/client-node 1.4: its
+// KubeConfig loads the credentials (a kubeconfig file, or the in-cluster service account: the
+// mounted token and CA, KUBERNETES_SERVICE_HOST) and turns them into request options (TLS agent,
+// Authorization header, proxy); its Watch streams the API's watch events. The two other requests
+// the agent makes (list the Nodes, merge-patch its own Node's annotations) go through the same
+// options and the same HTTP stack the library's Watch uses (node-fetch), not through its generated
+// CoreV1Api: that API module brings about 900 model classes whose loading alone costs the agent
+// some 20 MB of resident memory, for two calls whose JSON the agent reads as plain objects anyway.
+// Only the agent loads this module; build.mjs bundles it apart from the plugins.
+
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
+import fetch from 'node-fetch';
+import type { NodeObject } from './nodes';
+import type { NodeApi, NodeList, WatchEvent, WatchHandle } from './watch';
+
+export interface KubeClientOptions {
+  /** A kubeconfig file; absent: the in-cluster service account (also inside a HostProcess container). */
+  kubeconfig?: string;
+  /** Deadline of a list or patch (a watch is long-lived by design and has its own idle check). */
+  requestTimeoutMs?: number;
+  /** Server-side end of each watch, in seconds (client-go picks 5-10 minutes at random). */
+  watchTimeoutSeconds?: number;
+}
+
+export interface KubeNodeClient extends NodeApi {
+  /** The server the credentials point at, for logs. */
+  readonly server: string;
+  patchNodeAnnotations(name: string, annotations: Record<string, string>): Promise<NodeObject>;
+}
+
+/** A failed API request, with the HTTP status the watch loop reads (410 means relist). */
+export class KubeApiError extends Error {
+  constructor(message: string, readonly statusCode?: number, readonly reason?: string) {
+    super(message);
+    this.name = 'KubeApiError';
+  }
+}
+
+/**
+ * The kubeconfig file, or the pod's service account. In a Windows HostProcess container the
+ * pod's volumes (the service account's token and CA included) are under
+ * %CONTAINER_SANDBOX_MOUNT_POINT% rather than at /var/run/secrets, so that is the prefix.
+ */
+function loadConfig(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): KubeConfig {
+  const kc = new KubeConfig();
+  if (kubeconfig) {
+    kc.loadFromFile(kubeconfig);
+    return kc;
+  }
+  if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) {
+    throw new KubeApiError('"peers.kubeconfig" is absent and this process is not in a pod (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset): give the agent a kubeconfig');
+  }
+  kc.loadFromCluster(env.CONTAINER_SANDBOX_MOUNT_POINT ? env.CONTAINER_SANDBOX_MOUNT_POINT.replace(/[\\/]+$/, '') : '');
+  return kc;
+}
+
+export function kubeNodeClient(opts: KubeClientOptions, env: NodeJS.ProcessEnv = process.env): KubeNodeClient {
+  const kc = loadConfig(opts.kubeconfig, env);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error(`${opts.kubeconfig ?? 'the in-cluster configuration'} names no current cluster`);
+  const server = cluster.server.replace(/\/+$/, '');
+  const watcher = new Watch(kc);
+  const timeoutMs = opts.requestTimeoutMs ?? 30_000;
+
+  /** One JSON request with the library's credentials and TLS settings. */
+  async function request<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+    const init = await kc.applyToFetchOptions({ method });
+    const headers = init.headers as InstanceType<typeof import('node-fetch').Headers>;
+    headers.set('Accept', 'application/json');
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      const res = await fetch(`${server}${path}`, {
+        ...init,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        headers: body !== undefined ? (headers.set('Content-Type', contentType ?? 'application/json'), headers) : headers,
+        signal: controller.signal as never,
+      });
+      const text = await res.text();
+      if (!res.ok) {
+        let status: { message?: string; reason?: string } = {};
+        try {
+          status = JSON.parse(text);
+        } catch {
+          /* not a Status */
+        }
+        throw new KubeApiError(`${method} ${path}: HTTP ${res.status} ${status.reason ?? res.statusText}${status.message ? `: ${status.message}` : ''}`, res.status, status.reason);
+      }
+      return JSON.parse(text) as T;
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw new KubeApiError(`${method} ${path}: no answer within ${timeoutMs} ms`);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    server,
+    async list(): Promise<NodeList> {
+      const out = await request<{ items?: NodeObject[]; metadata?: { resourceVersion?: string } }>('GET', '/api/v1/nodes');
+      return { items: out.items ?? [], resourceVersion: out.metadata?.resourceVersion ?? '' };
+    },
+    async watch(resourceVersion: string, onEvent: (e: WatchEvent) => void, onDone: (err: unknown) => void): Promise<WatchHandle> {
+      const timeoutSeconds = opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
+      const controller = await watcher.watch(
+        '/api/v1/nodes',
+        { resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+        (type: string, object: unknown) => onEvent({ type, object }),
+        (err: unknown) => onDone(err ?? null),
+      );
+      return { abort: () => controller.abort() };
+    },
+    patchNodeAnnotations(name: string, annotations: Record<string, string>): Promise<NodeObject> {
+      return request<NodeObject>('PATCH', `/api/v1/nodes/${encodeURIComponent(name)}`, { metadata: { annotations } }, 'application/merge-patch+json');
+    },
+  };
+}

@@ -1,0 +1,216 @@
+// Three emulated Windows nodes in host-gateway mode, each with its own HNS emulator and its own
+// agent (the built executable), and the stand-in API server they list and watch over HTTPS
+// through @kubernetes/client-node. Every change must be on every node within 2 s.
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Cluster, HNSCTL, logLines, nodeSpec, probe, routesOf, type TestNode, waitFor } from './cluster';
+import { prepare, printTimings, record } from './prepare';
+
+const CONVERGE_MS = 2_000;
+const test = suite('agent: host-gateway, three nodes');
+let c: Cluster;
+let nodes: TestNode[];
+
+/** The routes each node should hold: every other node's pod subnet via its IP. */
+function expected(node: TestNode, peers: { podCIDR: string; ip: string; name: string }[]): string[] {
+  return peers.filter((p) => p.name !== node.name).map((p) => `${p.podCIDR} via ${p.ip}`).sort();
+}
+
+async function allConverge(what: string, peers: { podCIDR: string; ip: string; name: string }[]): Promise<void> {
+  const ms = await waitFor(what, async () => {
+    for (const n of nodes) if (JSON.stringify(await routesOf(n)) !== JSON.stringify(expected(n, peers))) return false;
+    return true;
+  }, CONVERGE_MS);
+  record(what, ms);
+}
+
+const base = () => nodes.map((n) => ({ name: n.name, podCIDR: n.podCIDR, ip: n.ip }));
+
+test.before(async () => {
+  prepare();
+  c = await Cluster.create('cni-agent-hostgw-');
+  for (const i of [1, 2, 3]) await c.addNode(i, 'host-gateway');
+  nodes = c.nodes;
+  for (const n of nodes) c.startAgent(n);
+  for (const n of nodes) await n.agent!.address;
+});
+
+test.after(async () => {
+  printTimings('host-gateway convergence');
+  await c?.close();
+});
+
+test('three nodes converge: each routes the others\' pod subnets via their IPs, forwarding on, conflist written', async () => {
+  await waitFor('first sync', async () => {
+    for (const n of nodes) if ((await routesOf(n)).length !== 2) return false;
+    return true;
+  }, 10_000);
+  for (const n of nodes) {
+    assert.equal(await routesOf(n), expected(n, base()));
+    // Routes go on the interface holding the node IP (flannel hostgw_windows.go: the ManagementIP's).
+    const ifaces = await n.admin.hostInterfaces();
+    const uplink = ifaces.find((i) => i.Addresses.some((a) => a.Address === n.ip))!;
+    const bridge = ifaces.find((i) => i.Addresses.some((a) => a.Address === n.podCIDR.replace(/0\/24$/, '2')))!;
+    assert.is(uplink.InterfaceAlias, 'vEthernet (Ethernet)');
+    assert.is(bridge.InterfaceAlias, 'vEthernet (cbr0_ep)');
+    assert.ok(uplink.Forwarding.IPv4 && bridge.Forwarding.IPv4, 'forwarding on both host vNICs');
+    for (const r of (await n.admin.hostRoutes()).filter((x) => x.Protocol === 'NetMgmt')) assert.is(r.InterfaceIndex, uplink.InterfaceIndex);
+    const net = n.admin.networkByName('cbr0')!;
+    assert.is(net.Type, 'L2Bridge');
+    assert.equal(net.Ipams![0]!.Subnets!.map((s) => s.IpAddressPrefix), [n.podCIDR]);
+    const conf = JSON.parse(fs.readFileSync(path.join(n.confDir, '10-cbr0.conflist'), 'utf8'));
+    assert.is(conf.name, 'cbr0');
+    assert.is(conf.plugins[0].type, 'host-gateway');
+    assert.is(conf.plugins[0].ipam.subnet, n.podCIDR);
+    assert.is(conf.plugins[0].nodeIP, n.ip);
+    assert.equal(conf.plugins[0].dns, { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] });
+    const ready = await probe(n, '/readyz');
+    assert.is(ready.status, 200, ready.body);
+  }
+});
+
+test('a Node added, changed and deleted is on every node within 2 s', async () => {
+  const extra = { name: 'win-node-4', podCIDR: '10.244.4.0/24', ip: '192.168.10.14' };
+  c.api.add({ name: extra.name, podCIDRs: [extra.podCIDR], internalIP: extra.ip });
+  await allConverge('Node added', [...base(), extra]);
+  c.api.update({ name: extra.name, podCIDRs: [extra.podCIDR], internalIP: '192.168.10.24' });
+  await allConverge('Node IP changed', [...base(), { ...extra, ip: '192.168.10.24' }]);
+  c.api.update({ name: extra.name, podCIDRs: ['10.244.40.0/24'], internalIP: '192.168.10.24' });
+  await allConverge('Node pod subnet changed', [...base(), { ...extra, podCIDR: '10.244.40.0/24', ip: '192.168.10.24' }]);
+  c.api.remove(extra.name);
+  await allConverge('Node deleted', base());
+  // A Node without a pod subnet yet gets no route (and no error).
+  c.api.add({ name: 'win-node-5', internalIP: '192.168.10.15' });
+  await new Promise((r) => setTimeout(r, 400));
+  await allConverge('Node without podCIDR ignored', base());
+  c.api.update({ name: 'win-node-5', podCIDRs: ['10.244.5.0/24'], internalIP: '192.168.10.15' });
+  await allConverge('podCIDR assigned later', [...base(), { name: 'win-node-5', podCIDR: '10.244.5.0/24', ip: '192.168.10.15' }]);
+  c.api.remove('win-node-5');
+  await allConverge('Node deleted again', base());
+});
+
+test('the HNS network deleted under the agent is back within 2 s, with its host endpoint, forwarding and routes', async () => {
+  const n = nodes[0]!;
+  const before = n.admin.networkByName('cbr0')!.ID;
+  const r = spawnSync(HNSCTL, ['delete', 'network', 'cbr0'], { env: c.env(n), encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  const ms = await waitFor('network re-created', async () => {
+    const net = n.admin.networkByName('cbr0');
+    if (!net || net.ID === before) return false;
+    const st = n.admin.readState();
+    const ep = Object.values(st.endpoints).find((e) => e.Name === 'cbr0_ep' && e.HostComputeNetwork === net.ID && e.HostComputeNamespace);
+    if (!ep) return false;
+    const ifaces = await n.admin.hostInterfaces();
+    if (!ifaces.every((i) => i.Forwarding.IPv4)) return false;
+    return JSON.stringify(await routesOf(n)) === JSON.stringify(expected(n, base()));
+  }, CONVERGE_MS);
+  record('HNS network deleted -> back with routes', ms);
+  // The vSwitch came back as a new interface: the old routes went with the old one, none duplicated.
+  const netmgmt = (await n.admin.hostRoutes()).filter((x) => x.Protocol === 'NetMgmt');
+  assert.is(netmgmt.length, 2);
+});
+
+test('an HNS restart drops every endpoint; the host endpoint is back within 2 s', async () => {
+  const n = nodes[1]!;
+  await n.admin.restartHns();
+  const ms = await waitFor('host endpoint re-created', async () => {
+    const st = n.admin.readState();
+    return Object.values(st.endpoints).some((e) => e.Name === 'cbr0_ep' && e.HostComputeNamespace) && JSON.stringify(await routesOf(n)) === JSON.stringify(expected(n, base()));
+  }, CONVERGE_MS);
+  record('HNS restart -> host endpoint back', ms);
+});
+
+test('an API outage changes nothing; after it the agents catch up from the watch', async () => {
+  const snapshot = await Promise.all(nodes.map((n) => routesOf(n)));
+  await c.api.outage();
+  await new Promise((r) => setTimeout(r, 1_500));
+  assert.equal(await Promise.all(nodes.map((n) => routesOf(n))), snapshot, 'routes unchanged during the outage');
+  for (const n of nodes) assert.is((await probe(n, '/healthz')).status, 200, 'the loop keeps running');
+  // Changes made while the agents could not see them arrive when the server is back.
+  c.api.add({ name: 'win-node-6', podCIDRs: ['10.244.6.0/24'], internalIP: '192.168.10.16' });
+  await c.api.restore();
+  // The agents retry with a backoff (0.5 s doubling, with jitter) during the outage: the catch-up
+  // can take one more retry interval than a change does.
+  const t0 = performance.now();
+  try {
+    await waitFor('after an outage', async () => {
+      for (const n of nodes) if (!(await routesOf(n)).includes('10.244.6.0/24 via 192.168.10.16')) return false;
+      return true;
+    }, 8_000);
+  } catch (err) {
+    for (const n of nodes) process.stderr.write(`${n.name}:\n${logLines(n).slice(-15).map((l) => JSON.stringify(l)).join('\n')}\n`);
+    throw err;
+  }
+  record('catch-up after a 1.5 s outage (includes the retry backoff)', performance.now() - t0);
+  c.api.remove('win-node-6');
+  await allConverge('after an outage, removed', base());
+});
+
+test('410 Gone: the agents relist and keep going', async () => {
+  const lists = () => c.api.requests.filter((r) => !r.watch && r.method === 'GET' && r.path === '/api/v1/nodes').length;
+  const before = lists();
+  c.api.expireWatches();
+  c.api.add({ name: 'win-node-7', podCIDRs: ['10.244.7.0/24'], internalIP: '192.168.10.17' });
+  await allConverge('after 410 Gone', [...base(), { name: 'win-node-7', podCIDR: '10.244.7.0/24', ip: '192.168.10.17' }]);
+  assert.ok(lists() >= before + 3, `each agent listed again (${lists() - before} lists)`);
+  // A watch resumed from a compacted resourceVersion is refused with an ERROR 410 event: relist again.
+  c.api.compact();
+  c.api.endWatches();
+  c.api.remove('win-node-7');
+  await allConverge('after a compacted history', base());
+});
+
+test('a restarted agent adopts what it made: nothing duplicated, and what is no longer wanted is removed', async () => {
+  const n = nodes[2]!;
+  c.api.add({ name: 'win-node-8', podCIDRs: ['10.244.8.0/24'], internalIP: '192.168.10.18' });
+  await allConverge('before the restart', [...base(), { name: 'win-node-8', podCIDR: '10.244.8.0/24', ip: '192.168.10.18' }]);
+  assert.is(await c.stopAgent(n), 0, 'SIGTERM: exit 0');
+  assert.ok(logLines(n).some((l) => l.step === 'stopped'), 'logged its stop');
+  assert.is((await routesOf(n)).length, 3, 'a stopped agent leaves its routes');
+  c.api.remove('win-node-8');
+  n.admin.clearCalls();
+  c.startAgent(n);
+  await waitFor('restarted agent converged', async () => JSON.stringify(await routesOf(n)) === JSON.stringify(expected(n, base())), 10_000);
+  const calls = n.admin.readCalls();
+  assert.is(calls.filter((x) => x.op === 'CreateIpForwardEntry2').length, 0, 'no route made again');
+  assert.is(calls.filter((x) => x.op === 'DeleteIpForwardEntry2').length, 1, 'the route of the Node deleted meanwhile was removed');
+  assert.is(calls.filter((x) => x.op === 'HcnCreateNetwork' || x.op === 'CreateNetwork').length, 0, 'the network was adopted');
+});
+
+test('routes the agent did not make are never touched, even one it would have made itself', async () => {
+  const n = nodes[0]!;
+  const uplink = (await n.admin.hostInterfaces()).find((i) => i.Addresses.some((a) => a.Address === n.ip))!;
+  const foreign = [{ DestinationPrefix: '10.99.0.0/16', NextHop: '192.168.10.1' }, { DestinationPrefix: '10.244.9.0/24', NextHop: '192.168.10.19' }];
+  for (const f of foreign) await n.admin.addHostRoute({ ...f, InterfaceIndex: uplink.InterfaceIndex });
+  c.api.add({ name: 'win-node-9', podCIDRs: ['10.244.9.0/24'], internalIP: '192.168.10.19' });
+  await waitFor('peer routed on the other nodes', async () => (await routesOf(nodes[1]!)).includes('10.244.9.0/24 via 192.168.10.19'), CONVERGE_MS);
+  await new Promise((r) => setTimeout(r, 700));
+  c.api.remove('win-node-9');
+  await waitFor('peer removed on the other nodes', async () => !(await routesOf(nodes[1]!)).includes('10.244.9.0/24 via 192.168.10.19'), CONVERGE_MS);
+  await new Promise((r) => setTimeout(r, 700));
+  const left = await routesOf(n);
+  assert.ok(left.includes('10.99.0.0/16 via 192.168.10.1'), 'an unrelated foreign route stays');
+  assert.ok(left.includes('10.244.9.0/24 via 192.168.10.19'), 'a foreign route equal to a desired one was not claimed, so not removed');
+  for (const f of foreign) await n.admin.deleteHostRoute({ ...f, InterfaceIndex: uplink.InterfaceIndex });
+  assert.equal(await routesOf(n), expected(n, base()));
+});
+
+test('metrics, health and readiness', async () => {
+  const n = nodes[0]!;
+  const m = await probe(n, '/metrics');
+  assert.is(m.status, 200);
+  for (const needle of ['cni_agent_peers 2', 'cni_agent_owned_routes 2', 'cni_agent_ready 1', 'cni_agent_reconcile_duration_seconds_bucket{kind="full"', 'cni_agent_reconcile_duration_seconds_count{kind="event"}', 'cni_agent_hns_calls_total{call="HcnEnumerateNetworks",outcome="ok"}', 'cni_agent_route_calls_total{call="CreateIpForwardEntry2",outcome="ok"}', 'cni_agent_kube_requests_total{verb="list",outcome="ok"}', 'cni_agent_watch_events_total']) {
+    assert.ok(m.body.includes(needle), `${needle} in /metrics`);
+  }
+  assert.is((await probe(n, '/healthz')).status, 200);
+  const ready = JSON.parse((await probe(n, '/readyz')).body);
+  assert.is(ready.status, 'ok');
+  assert.is(ready.ownedRoutes, 2);
+  assert.is((await probe(n, '/nothing')).status, 404);
+});
+
+test.run();
