@@ -116,7 +116,7 @@ export async function runPlugin(info: PluginInfo, io: ProcessIo = processIo()): 
     reportConfNotes(notes, log, io);
     if (!isVerb(command) || command === 'VERSION') throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${command}`, `CNI_COMMAND must be one of ADD, DEL, CHECK, GC, STATUS, VERSION`);
     version = negotiateVersion(command, conf.cniVersion);
-    const handlers = await info.load();
+    const handlers = await log.step('load-plugin', () => info.load());
     const req: CniRequest = { verb: command, version, cmd, cniArgs: parseCniArgs(cmd.args), stdin, conf, env: io.env, platform: io.platform, log, deadline };
     const overdue = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new CniError(ErrorCode.TryAgainLater, `${info.name} ${command} did not finish within ${Math.round(budgetMs / 1000)} s`, 'the node is busy or something it waits for hangs (the HNS service, a lock, the IPAM plugin); the runtime retries')), budgetMs);
