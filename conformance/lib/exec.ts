@@ -8,6 +8,8 @@ export type StdinMode = 'close' | 'open' | 'chunked';
 
 export interface ExecRequest {
   binary: string;
+  /** Plugins take none (§8.1); a wrapper (strace) around one does. */
+  args?: string[];
   env: Record<string, string>;
   stdin: Buffer;
   stdinMode?: StdinMode;
@@ -32,7 +34,7 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 export function execute(r: ExecRequest): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(r.binary, [], { env: r.env, cwd: r.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(r.binary, r.args ?? [], { env: r.env, cwd: r.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;

@@ -24,7 +24,7 @@ function transientOnWindows(err: unknown): boolean {
 }
 
 /** Runs `fn`, retrying for up to a second while Windows reports a sharing conflict. */
-function retryOnWindows<T>(fn: () => T): T {
+export function retryOnWindows<T>(fn: () => T): T {
   const deadline = Date.now() + WINDOWS_RETRY_MS;
   for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
     try {

@@ -272,6 +272,18 @@ function unlinkIfContent(file: string, raw: string): void {
  * Exported for the tests, which replace the file between the look and the break.
  */
 export function breakStaleLock(file: string, seen: { raw: string }, staleMs = DEFAULT_LOCK_STALE_MS): boolean {
+  return underBreaker(file, () => {
+    const again = look(file);
+    if (again && !again.notFile && again.raw === seen.raw && isStale(again, staleMs)) fs.rmSync(file, { force: true });
+  });
+}
+
+/**
+ * Runs `clear` holding the lock's breaker file `<file>.break`, so that of several waiters only one
+ * removes anything from the lock's place. Returns false (without running it) when another process
+ * holds the breaker; a breaker left by a killed process is removed for the next try.
+ */
+function underBreaker(file: string, clear: () => void): boolean {
   const breaker = `${file}.break`;
   const content = breakerContent(newToken());
   if (!tryCreate(breaker, content, false)) {
@@ -280,8 +292,7 @@ export function breakStaleLock(file: string, seen: { raw: string }, staleMs = DE
     return false;
   }
   try {
-    const again = look(file);
-    if (again && !again.notFile && again.raw === seen.raw && isStale(again, staleMs)) fs.rmSync(file, { force: true });
+    clear();
   } finally {
     unlinkIfContent(breaker, content);
   }
@@ -295,22 +306,14 @@ export function breakStaleLock(file: string, seen: { raw: string }, staleMs = DE
  * cannot be removed.
  */
 function clearNonFile(file: string): boolean {
-  const breaker = `${file}.break`;
-  const content = breakerContent(newToken());
-  if (!tryCreate(breaker, content, false)) {
-    const other = look(breaker);
-    if (other && Date.now() - other.mtimeMs > BREAKER_STALE_MS) unlinkIfContent(breaker, other.raw);
-    return false;
-  }
-  try {
-    const st = fs.lstatSync(file, { throwIfNoEntry: false });
-    if (st && !st.isFile()) fs.rmSync(file, { recursive: true, force: true });
-    return true;
-  } catch (err) {
-    throw new CniError(ErrorCode.IoFailure, `lock file ${file} is not a regular file (a directory?) and cannot be removed: ${(err as Error).message}; remove it`);
-  } finally {
-    unlinkIfContent(breaker, content);
-  }
+  return underBreaker(file, () => {
+    try {
+      const st = fs.lstatSync(file, { throwIfNoEntry: false });
+      if (st && !st.isFile()) fs.rmSync(file, { recursive: true, force: true });
+    } catch (err) {
+      throw new CniError(ErrorCode.IoFailure, `lock file ${file} is not a regular file (a directory?) and cannot be removed: ${(err as Error).message}; remove it`);
+    }
+  });
 }
 
 /** Non-files cleared from one lock's place before it counts as something that keeps coming back. */

@@ -2,12 +2,12 @@
 // IPAM that can be put back to a saved copy of itself, the plugins run asynchronously with a
 // deadline, and what a pod holds on the node (its HNS endpoints, its addresses, its record).
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { emulatorAdmin } from '../../shared/hns/backends/emulator/admin';
 import { createEmulatorApi } from '../../shared/hns/backends/emulator/index';
 import { HnsClient } from '../../shared/hns/client';
+import { describe, execute, type Outcome } from '../../conformance/lib/exec';
 import { DEBIAN_CNI_DIR, plugin, type PluginName, ROOT, runExe, scratchNode, type ScratchNode } from '../helpers/node';
 
 export type IpamKind = 'builtin' | 'host-local';
@@ -23,47 +23,21 @@ export const NETWORKS: Record<PluginName, { name: string; extra: Record<string, 
 
 export const SUBNET = '10.244.3.0/24';
 
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-  timedOut: boolean;
+export interface RunResult extends Outcome {
+  /** stdout parsed, when it is JSON. */
   json?: any;
 }
 
 /** Runs `file` with `env` and `stdin`; past `timeoutMs` it is killed (SIGKILL) and `timedOut` is set. */
-export function run(file: string, env: NodeJS.ProcessEnv, stdin: string, opts: { args?: string[]; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
-  const t0 = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(file, opts.args ?? [], { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, opts.timeoutMs ?? 90_000);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      resolve({ code: null, signal: null, stdout, stderr: stderr + String(err), ms: Date.now() - t0, timedOut });
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      let json: any;
-      try {
-        json = stdout.trim() ? JSON.parse(stdout) : undefined;
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0, timedOut, json });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(stdin);
-  });
+export async function run(file: string, env: NodeJS.ProcessEnv, stdin: string, opts: { args?: string[]; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
+  const r = await execute({ binary: file, args: opts.args, env: env as Record<string, string>, stdin: Buffer.from(stdin), timeoutMs: opts.timeoutMs ?? 90_000, cwd: opts.cwd });
+  let json: any;
+  try {
+    json = r.stdout.trim() ? JSON.parse(r.stdout) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { ...r, json };
 }
 
 /** At most `n` of the tasks at a time; results in order. */
@@ -278,8 +252,4 @@ export function heldIn(dir: string, containerId: string): string[] {
   return out;
 }
 
-/** One line about a run, for failure messages. */
-export function describe(r: RunResult): string {
-  const how = r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
-  return `${how}; stdout ${r.stdout.trim().slice(0, 400) || '(empty)'}${r.stderr.trim() ? `; stderr ${r.stderr.trim().slice(0, 300)}` : ''}`;
-}
+export { describe };

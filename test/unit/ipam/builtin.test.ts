@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BuiltinIpam, type BuiltinIpamConf } from '../../../shared/ipam/builtin';
 import { CniError } from '../../../shared/cni/errors';
+import { cniError } from '../../helpers/cni-error';
 
 function scratch(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'ipam-test-'));
@@ -269,16 +270,6 @@ test('ownerless claims and our temp files are reclaimed after the grace period o
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
-
-async function cniError(p: Promise<unknown>): Promise<CniError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.instance(err, CniError, String((err as Error).stack));
-    return err as CniError;
-  }
-  return assert.unreachable('expected a CniError') as never;
-}
 
 test('a directory where an address file should be is a typed CNI error naming it; DEL and GC go on', async () => {
   const dir = scratch();

@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CniError } from '../../../shared/cni/errors';
 import { acquireLock, breakStaleLock, holderGone, LockTimeoutError, withLock } from '../../../shared/sys/lock';
 import { bundledWorker } from '../../helpers/bundle';
+import { cniError } from '../../helpers/cni-error';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lock-test-'));
 let n = 0;
@@ -239,16 +239,6 @@ test('holderGone: the decision per platform', () => {
   assert.ok(holderGone({ ...mine, pid: deadPid(), start: 'x:1' }, 'linux'));
   assert.not.ok(holderGone({ ...mine, pid: process.ppid }, 'linux'));
 });
-
-async function cniError(p: Promise<unknown>): Promise<CniError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.instance(err, CniError, String((err as Error).stack));
-    return err as CniError;
-  }
-  return assert.unreachable('expected a CniError') as never;
-}
 
 // Found by test/faults/damaged.test.ts: a directory at a pod's lock made every DEL of the pod fail.
 test('a directory where the lock file should be holds no lock: it is removed and the lock taken', async () => {

@@ -3,7 +3,7 @@
 // with the number of objects on the host (test/unit/hns/emulator/scale.test.ts). Counters are
 // per process; nothing here is on a plugin's path on Windows.
 
-import { uniqueSuffix } from '../../../sys/clock';
+import { retryOnWindows, writeFileAtomic } from '../../../sys/atomic';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -39,26 +39,11 @@ function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException).code;
 }
 
-/** Windows answers these while another process renames or deletes the file; worth a retry. */
-const TRANSIENT = new Set(['EPERM', 'EACCES', 'EBUSY']);
-const WINDOWS = process.platform === 'win32';
-
-function retrying<T>(fn: () => T): T {
-  for (let i = 0; ; i++) {
-    try {
-      return fn();
-    } catch (err) {
-      if (!WINDOWS || !TRANSIENT.has(code(err) ?? '') || i >= 50) throw err;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-    }
-  }
-}
-
 /** The file's text, or undefined when it does not exist. */
 export function readText(file: string): string | undefined {
   let text: string;
   try {
-    text = retrying(() => fs.readFileSync(file, 'utf8'));
+    text = retryOnWindows(() => fs.readFileSync(file, 'utf8'));
   } catch (err) {
     if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR') {
       counters.reads++;
@@ -136,27 +121,7 @@ function mkdirFor(file: string): void {
 export function writeAtomic(file: string, data: string, durable = false): void {
   counters.writes++;
   counters.bytesWritten += Buffer.byteLength(data);
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${uniqueSuffix()}.tmp`);
-  let fd: number;
-  try {
-    fd = fs.openSync(tmp, 'wx', 0o600);
-  } catch (err) {
-    if (code(err) !== 'ENOENT') throw err;
-    mkdirFor(tmp);
-    fd = fs.openSync(tmp, 'wx', 0o600);
-  }
-  try {
-    try {
-      fs.writeSync(fd, data);
-      if (durable) fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    retrying(() => fs.renameSync(tmp, file));
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(file, data, { durable });
 }
 
 /**
@@ -168,7 +133,7 @@ export function writeInPlace(file: string, data: string): void {
   counters.writes++;
   counters.bytesWritten += Buffer.byteLength(data);
   try {
-    retrying(() => fs.writeFileSync(file, data, { mode: 0o600 }));
+    retryOnWindows(() => fs.writeFileSync(file, data, { mode: 0o600 }));
   } catch (err) {
     if (code(err) !== 'ENOENT') throw err;
     mkdirFor(file);
@@ -190,7 +155,7 @@ export function touch(file: string): void {
 
 export function remove(file: string): void {
   counters.removes++;
-  retrying(() => fs.rmSync(file, { force: true }));
+  retryOnWindows(() => fs.rmSync(file, { force: true }));
 }
 
 export function removeTree(dir: string): void {
