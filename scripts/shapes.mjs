@@ -21,7 +21,10 @@
 //
 // Nodes are deduplicated (the HCN policy definitions are shared by every mode).
 
-/** Builds the node table for the schemas named by `rootIds`. */
+/**
+ * Builds the node table for the schemas named by `rootIds`: a schema's `$id`, or a reference into
+ * one (`hcn-policy#/$defs/endpointPolicy`), each a key of `roots`.
+ */
 export function buildShapes(schemas, rootIds) {
   const byId = new Map(schemas.map((s) => [s.$id, s]));
   const nodes = [];
@@ -158,8 +161,9 @@ export function buildShapes(schemas, rootIds) {
 
   const roots = {};
   for (const id of rootIds) {
-    if (!byId.has(id)) throw new Error(`shapes: no schema ${id}`);
-    roots[id] = nodeFor([{ schema: byId.get(id), base: id }]);
+    const [schemaId] = id.split('#');
+    if (!byId.has(schemaId)) throw new Error(`shapes: no schema ${schemaId}`);
+    roots[id] = nodeFor([resolve(id, schemaId)]);
   }
   return compact(nodes, roots);
 }

@@ -8,6 +8,7 @@ import { CniError, ErrorCode } from '../../shared/cni/errors';
 import { asList, type OverlayConf } from '../../shared/config/types';
 import { validate } from '../../shared/config/overlay.validator';
 import type { HostComputeNetwork } from '../../shared/hns/model/network';
+import { overlayServiceFields, waitForNetwork } from '../../shared/hns/overlay';
 import { type Cidr, contains, formatIp, nthAddress, parseCidr, parseIp } from '../../shared/net/ip';
 import type { Mode, ModeInput, NetworkReadiness } from '../../shared/plugin/mode';
 import { networkSubnets } from '../../shared/plugin/endpoint';
@@ -31,15 +32,14 @@ function networkGateway(net: HostComputeNetwork, addr: Cidr): string | undefined
 }
 
 function networkProviderAddress(net: HostComputeNetwork): string | undefined {
-  return (net.Policies?.find((p) => p.Type === 'ProviderAddress')?.Settings as { ProviderAddress?: string } | undefined)?.ProviderAddress;
+  return overlayServiceFields(net).providerAddress;
 }
 
 function confProviderAddress(conf: OverlayConf): string | undefined {
   return conf.providerAddress ?? asList(conf.nodeIP).find((ip) => parseIp(ip)?.family === 4);
 }
 
-/** flannel polls a new Overlay network every 500 ms for up to 5 s until HNS has put its ProviderAddress on it (vxlan/device_windows.go). */
-const PA_POLL_MS = 500;
+/** flannel waits up to 5 s for a new Overlay network's ProviderAddress (vxlan/device_windows.go). */
 const PA_WAIT_MS = 5_000;
 
 /**
@@ -48,13 +48,8 @@ const PA_WAIT_MS = 5_000;
  */
 async function networkReady({ conf, net, reread, log }: NetworkReadiness<OverlayConf>): Promise<HostComputeNetwork> {
   if (conf.providerAddress || networkProviderAddress(net)) return net;
-  const until = Date.now() + PA_WAIT_MS;
-  let current = net;
-  while (!networkProviderAddress(current) && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, PA_POLL_MS));
-    current = await reread();
-  }
-  log.event('provider-address-wait', { found: networkProviderAddress(current) ?? null, waitedMs: PA_WAIT_MS - Math.max(0, until - Date.now()) });
+  const { net: current, waitedMs } = await waitForNetwork(net, (n) => !!networkProviderAddress(n), { reread, waitMs: PA_WAIT_MS });
+  log.event('provider-address-wait', { found: networkProviderAddress(current) ?? null, waitedMs });
   // Checked here, before the IPAM hands out anything.
   providerAddress({ conf, net: current, addresses: [] });
   return current;

@@ -168,7 +168,10 @@ export class HnsClient {
 
   // --- service ----------------------------------------------------------------------------
 
-  /** The HNS version (GET /globals/version), asked once per client. */
+  /**
+   * The HNS version (GET /globals/version), asked once per client. A failed ask is not kept: a
+   * long-lived client (the node agent) started before the service asks again on its next use.
+   */
   serviceVersion(): Promise<SchemaVersion> {
     this.version ??= (async () => {
       const out = await this.call('HNSCall', undefined, this.api.hnsCall('GET', '/globals/version', ''));
@@ -177,7 +180,10 @@ export class HnsClient {
         throw errorFromCall('HNSCall GET /globals/version', 0x80004005, { Error: envelope.Error ?? 'no version in the reply' });
       }
       return envelope.Output;
-    })();
+    })().catch((err: unknown) => {
+      this.version = undefined;
+      throw err;
+    });
     return this.version;
   }
 

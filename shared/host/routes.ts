@@ -77,7 +77,8 @@ export function hostError(call: string, code: number, detail?: string): HostRout
   return new HostRouteError(hostErrorKind(code), call, code, `${call} failed: ${detail ?? win32Text(code)} (Win32 error ${code})`);
 }
 
-function win32Text(code: number): string {
+/** The system's message for the Win32 errors the IP Helper calls give (FormatMessage's text). */
+export function win32Text(code: number): string {
   switch (code) {
     case WIN32.ERROR_NOT_FOUND: return 'Element not found.';
     case WIN32.ERROR_OBJECT_ALREADY_EXISTS: return 'The object already exists.';
@@ -102,10 +103,6 @@ export interface HostRoutes {
   dispose(): Promise<void>;
 }
 
-/** The key a route is known by: prefix, next hop, interface. */
-export function routeKey(r: { destinationPrefix: string; nextHop: string; interfaceIndex: number }): string {
-  return `${r.destinationPrefix}|${r.nextHop}|${r.interfaceIndex}`;
-}
 
 /** The interface holding an address, if any. */
 export function interfaceWithAddress(ifaces: HostInterface[], address: string): HostInterface | undefined {

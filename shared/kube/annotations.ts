@@ -8,7 +8,10 @@
 //                                    (handleAddLeaseEvent); nodeToLease reads public-ip and
 //                                    backend-data, the subnet from spec.podCIDRs (or spec.podCIDR);
 //                                    AcquireLease writes backend-type, backend-data, public-ip and
-//                                    kube-subnet-manager "true";
+//                                    kube-subnet-manager "true", public-ip taken from the node's own
+//                                    "<prefix>/public-ip-overwrite" when it has one (its e2e test
+//                                    test_public-ip-overwrite checks exactly that);
+//                                    backend-data is decoded by encoding/json (keys in any case);
 //   pkg/backend/vxlan/vxlan_network_windows.go  vxlanLeaseAttrs {VNI uint16; VtepMAC hardwareAddr},
 //                                    marshalled as {"VNI":4096,"VtepMAC":"0e:2a:..."} (MarshalJSON
 //                                    quotes net.HardwareAddr.String()); peers of backend-type other
@@ -23,6 +26,7 @@ export interface FlannelKeys {
   backendData: string;
   backendType: string;
   publicIp: string;
+  publicIpOverwrite: string;
   subnetKubeManaged: string;
 }
 
@@ -31,7 +35,7 @@ export function flannelKeys(prefix = DEFAULT_ANNOTATION_PREFIX): FlannelKeys {
   let p = prefix;
   if (!p.includes('/')) p += '/';
   if (!p.endsWith('/') && !p.endsWith('-')) p += '-';
-  return { backendData: `${p}backend-data`, backendType: `${p}backend-type`, publicIp: `${p}public-ip`, subnetKubeManaged: `${p}kube-subnet-manager` };
+  return { backendData: `${p}backend-data`, backendType: `${p}backend-type`, publicIp: `${p}public-ip`, publicIpOverwrite: `${p}public-ip-overwrite`, subnetKubeManaged: `${p}kube-subnet-manager` };
 }
 
 export interface FlannelLease {
@@ -50,14 +54,22 @@ export function readFlannelLease(annotations: Record<string, string> | undefined
   const data = annotations[keys.backendData];
   if (data) {
     try {
-      const d = JSON.parse(data) as { VNI?: unknown; VtepMAC?: unknown };
-      if (typeof d.VNI === 'number') lease.vni = d.VNI;
-      if (typeof d.VtepMAC === 'string') lease.vtepMac = d.VtepMAC;
+      const d = JSON.parse(data) as Record<string, unknown>;
+      const field = (name: string) => (name in d ? d[name] : Object.entries(d).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1]);
+      const vni = field('VNI');
+      const mac = field('VtepMAC');
+      if (typeof vni === 'number') lease.vni = vni;
+      if (typeof mac === 'string') lease.vtepMac = mac;
     } catch {
       /* not flannel's JSON: no VTEP, so no route to this peer */
     }
   }
   return lease;
+}
+
+/** The public-ip a node publishes: an operator's public-ip-overwrite on its Node (a node behind NAT), else its own address. */
+export function publicIpToPublish(annotations: Record<string, string> | undefined, keys: FlannelKeys, own: string | undefined): string | undefined {
+  return annotations?.[keys.publicIpOverwrite] || own;
 }
 
 /** What this node publishes: a vxlan lease with its DR MAC as VTEP MAC, as flannel's Windows backend does. */

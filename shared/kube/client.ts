@@ -13,6 +13,7 @@ import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import fetch from 'node-fetch';
 import type { NodeObject } from './nodes';
 import type { NodeApi, NodeList, WatchEvent, WatchHandle } from './watch';
+import path from 'node:path';
 
 export interface KubeClientOptions {
   /** A kubeconfig file; absent: the in-cluster service account (also inside a HostProcess container). */
@@ -44,15 +45,26 @@ export class KubeApiError extends Error {
  */
 function loadConfig(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): KubeConfig {
   const kc = new KubeConfig();
-  if (kubeconfig) {
-    kc.loadFromFile(kubeconfig);
+  const file = kubeconfig ?? kubeconfigFromEnv(env);
+  if (file) {
+    kc.loadFromFile(file);
     return kc;
   }
   if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) {
-    throw new KubeApiError('"peers.kubeconfig" is absent and this process is not in a pod (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset): give the agent a kubeconfig');
+    throw new KubeApiError('"peers.kubeconfig" is absent, KUBECONFIG is unset and this process is not in a pod (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset): give the agent a kubeconfig');
   }
   kc.loadFromCluster(env.CONTAINER_SANDBOX_MOUNT_POINT ? env.CONTAINER_SANDBOX_MOUNT_POINT.replace(/[\\/]+$/, '') : '');
   return kc;
+}
+
+/**
+ * KUBECONFIG, as kubectl reads it (split at the platform's list separator, `;` on Windows), when it names one file. Several files are merged by kubectl's
+ * rules, which this client does not do: such a KUBECONFIG is refused by name, never half read.
+ */
+export function kubeconfigFromEnv(env: NodeJS.ProcessEnv, delimiter = path.delimiter): string | undefined {
+  const files = (env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
+  if (files.length > 1) throw new KubeApiError(`KUBECONFIG names ${files.length} files (${files.join(', ')}); the agent reads one: set "peers.kubeconfig" or KUBECONFIG to a single file`);
+  return files[0];
 }
 
 export function kubeNodeClient(opts: KubeClientOptions, env: NodeJS.ProcessEnv = process.env): KubeNodeClient {

@@ -44,8 +44,18 @@ export function peerOf(n: NodeInfo, keys: FlannelKeys): Peer {
 }
 
 /** Whether a change of a Node can change what the agent does (flannel's handleUpdateLeaseEvent compares the same way). */
+/** The Nodes of a list the agent can read, by name. */
+export function nodeMap(items: readonly NodeObject[]): Map<string, NodeInfo> {
+  const out = new Map<string, NodeInfo>();
+  for (const item of items) {
+    const n = nodeInfo(item);
+    if (n) out.set(n.name, n);
+  }
+  return out;
+}
+
 export function sameForAgent(a: NodeInfo | undefined, b: NodeInfo | undefined, keys: FlannelKeys): boolean {
   if (!a || !b) return a === b;
-  const pick = (n: NodeInfo) => JSON.stringify([n.podCIDRs, n.internalIPs, n.annotations[keys.backendData], n.annotations[keys.backendType], n.annotations[keys.publicIp], n.annotations[keys.subnetKubeManaged]]);
+  const pick = (n: NodeInfo) => JSON.stringify([n.podCIDRs, n.internalIPs, n.annotations[keys.backendData], n.annotations[keys.backendType], n.annotations[keys.publicIp], n.annotations[keys.publicIpOverwrite], n.annotations[keys.subnetKubeManaged]]);
   return pick(a) === pick(b);
 }

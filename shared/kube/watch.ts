@@ -8,7 +8,7 @@
 // The API is behind a small interface (NodeApi) so the loop is tested without a server; the
 // implementation on @kubernetes/client-node is client.ts.
 
-import { nodeInfo, type NodeInfo, type NodeObject } from './nodes';
+import { nodeInfo, type NodeInfo, nodeMap, type NodeObject } from './nodes';
 
 export interface NodeList {
   items: NodeObject[];
@@ -151,10 +151,7 @@ export class NodeWatcher {
 
   private replace(list: NodeList): void {
     this.nodes.clear();
-    for (const item of list.items) {
-      const n = nodeInfo(item);
-      if (n) this.nodes.set(n.name, n);
-    }
+    for (const [name, n] of nodeMap(list.items)) this.nodes.set(name, n);
     this.resourceVersion = list.resourceVersion;
   }
 

@@ -39,6 +39,7 @@ export type LogFields = Record<string, unknown>;
 
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 const DEFAULT_KEEP = 5;
+const RETRY_AFTER_FAILURE_MS = 30_000;
 /** How much of an existing file is read to recognise it as ours. */
 const HEAD_BYTES = 4096;
 const OUR_LINE_START = /^\{"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z",/;
@@ -52,14 +53,18 @@ type Kind = 'absent' | 'ours' | 'foreign';
 
 export class Logger {
   private fd: number | undefined;
-  /** Set when logging is off or the file could not be written: later lines are dropped. */
-  private failed: boolean;
+  /** The open file's size as far as this process knows: past maxBytes it is reopened, so rotated. */
+  private size = 0;
+  /** Logging is off (no file). */
+  private readonly off: boolean;
+  /** A write failed: lines are dropped until then (epoch ms), then the file is opened again. */
+  private failedUntil = 0;
   private readonly started = monotonicMs();
   private readonly opts: Required<Omit<LogOptions, 'fallback'>> & { fallback?: string };
 
   /** `opts` null: a logger that drops everything (VERSION, unit tests). */
   constructor(opts: LogOptions | null, private readonly base: LogFields = {}) {
-    this.failed = opts === null;
+    this.off = opts === null;
     this.opts = { file: '', maxBytes: DEFAULT_MAX_BYTES, keep: DEFAULT_KEEP, platform: process.platform, warn: warnOnStderr, ...opts };
   }
 
@@ -116,23 +121,28 @@ export class Logger {
   }
 
   private write(fields: LogFields): void {
-    if (this.failed) return;
+    if (this.off || Date.now() < this.failedUntil) return;
     try {
       const line = JSON.stringify({ time: new Date().toISOString(), ...this.base, ...fields }) + '\n';
       if (this.fd === undefined) {
         const opened = this.open(line);
         this.fd = opened.fd;
+        this.size = opened.size;
         if (opened.wrote) return;
       }
-      fs.writeSync(this.fd, line);
+      this.size += fs.writeSync(this.fd, line);
+      // A long-lived writer (the node agent) rotates as it goes: the next line reopens the file.
+      if (this.size >= this.opts.maxBytes) this.close();
     } catch {
-      // An unwritable log must not break pods; stop trying for this invocation.
-      this.failed = true;
+      // An unwritable log must not break pods: a plugin stops trying for its invocation, a
+      // long-lived writer tries again a while later.
+      this.close();
+      this.failedUntil = Date.now() + RETRY_AFTER_FAILURE_MS;
     }
   }
 
   /** The configured file if it is ours (or new), else the default one; `wrote`: `line` is in it. */
-  private open(line: string): { fd: number; wrote: boolean } {
+  private open(line: string): { fd: number; wrote: boolean; size: number } {
     const file = this.opts.file;
     try {
       return this.openOwned(file, line);
@@ -151,7 +161,7 @@ export class Logger {
     }
   }
 
-  private openOwned(file: string, line: string): { fd: number; wrote: boolean } {
+  private openOwned(file: string, line: string): { fd: number; wrote: boolean; size: number } {
     mkdirPrivate(path.dirname(file));
     // A few rounds: another process may create, rotate or remove the file between two steps.
     let rotated = false;
@@ -161,9 +171,9 @@ export class Logger {
         const fd = createWith(file, line);
         if (fd === undefined) continue; // created by another process meanwhile
         restrictToAdministrators(file, this.opts.platform);
-        return { fd, wrote: true };
+        return { fd, wrote: true, size: Buffer.byteLength(line) };
       }
-      if (existing.size < this.opts.maxBytes || rotated) return { fd: existing.fd, wrote: false };
+      if (existing.size < this.opts.maxBytes || rotated) return { fd: existing.fd, wrote: false, size: existing.size };
       fs.closeSync(existing.fd);
       this.rotate(file);
       rotated = true;

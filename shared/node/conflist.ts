@@ -59,9 +59,8 @@ export function writeConflist(file: string, text: string): boolean {
     current = undefined;
   }
   if (current === text) return false;
+  // The runtime's conf folder, readable by operators like the conflist (containerd runs as root/SYSTEM).
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  writeFileAtomic(file, text);
-  // writeFileAtomic makes private files (0600); containerd runs as root/SYSTEM, but operators read conflists.
-  if (process.platform !== 'win32') fs.chmodSync(file, 0o644);
+  writeFileAtomic(file, text, { mode: 0o644 });
   return true;
 }

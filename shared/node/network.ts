@@ -95,14 +95,3 @@ export function checkExistingNetwork(net: HostComputeNetwork, spec: NetworkSpec)
     if (vsid !== undefined && vsid !== spec.vni) throw conflict(`HNS network "${spec.name}" (${net.ID}) has VNI ${vsid}, but the agent is configured with ${spec.vni}`, hint);
   }
 }
-
-/** The provider address and DR MAC HNS fills into an Overlay network some time after create. */
-export function overlayServiceFields(net: HostComputeNetwork): { providerAddress?: string; drMac?: string } {
-  const out: { providerAddress?: string; drMac?: string } = {};
-  for (const p of net.Policies ?? []) {
-    const s = p.Settings as { ProviderAddress?: string; Address?: string } | undefined;
-    if (p.Type === 'ProviderAddress' && s?.ProviderAddress) out.providerAddress = s.ProviderAddress;
-    if (p.Type === 'DrMacAddress' && s?.Address) out.drMac = s.Address;
-  }
-  return out;
-}

@@ -185,12 +185,3 @@ export function policyKey(s: RemoteSubnetRouteSettings): string {
 export function routeIdentity(r: { destinationPrefix: string; nextHop: string; interfaceIndex: number }): string {
   return `${canonicalPrefix(r.destinationPrefix) ?? r.destinationPrefix}|${canonicalIp(r.nextHop) ?? r.nextHop}|${r.interfaceIndex}`;
 }
-
-/** What to add and what to remove to go from `have` to `want` (by key); `have` is what we own. */
-export function diffByKey<W, H>(want: Map<string, W>, have: Map<string, H>): { add: [string, W][]; remove: [string, H][] } {
-  const add: [string, W][] = [];
-  const remove: [string, H][] = [];
-  for (const [k, w] of want) if (!have.has(k)) add.push([k, w]);
-  for (const [k, h] of have) if (!want.has(k)) remove.push([k, h]);
-  return { add, remove };
-}

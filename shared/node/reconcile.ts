@@ -11,10 +11,8 @@
 // It adds what is missing and removes only what its record (records.ts) says it made.
 
 import type { AgentConfig } from '../config/agent';
-import { isBridged } from '../config/agent';
 import type { HnsClient } from '../hns/client';
 import type { HnsError } from '../hns/errors';
-import type { HnsFeatures } from '../hns/features';
 import type { HostComputeEndpoint } from '../hns/model/endpoint';
 import type { HostComputeNetwork } from '../hns/model/network';
 import type { RemoteSubnetRouteSettings } from '../hns/model/policy';
@@ -22,7 +20,8 @@ import { type HostInterface, type HostRouteError, type HostRoutes, interfaceWith
 import { conflistPath, renderConflist, writeConflist } from './conflist';
 import { conflict, notReady } from './errors';
 import { desiredHostEndpoint, holdsHostAddresses, hostEndpointAddresses, hostEndpointName } from './host-endpoint';
-import { checkExistingNetwork, desiredNetwork, type NetworkSpec, overlayServiceFields } from './network';
+import { checkExistingNetwork, desiredNetwork, type NetworkSpec } from './network';
+import { overlayServiceFields, waitForNetwork } from '../hns/overlay';
 import { type DesiredPolicy, type DesiredRoute, desiredPolicies, desiredRoutes, type Peer, type PeerProblem, policyKey, routeIdentity } from './peers';
 import { type OwnedPolicy, type OwnedRoute, type OwnershipRecord, type RecordStore } from './records';
 
@@ -67,16 +66,11 @@ export interface PeerReport {
   errors: string[];
 }
 
-/** Overlay networks get their provider address and DR MAC some time after create; flannel polls every 500 ms. */
-const POLL_MS = 500;
 /** RemoteSubnetRoute policies per HcnModifyNetwork request: a large cluster's first sync in a few calls. */
 const POLICY_BATCH = 100;
 
-const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 export class NodeReconciler {
   private record: OwnershipRecord;
-  private features?: HnsFeatures;
   private network?: HostComputeNetwork;
   private uplink?: HostInterface;
   private facts?: NodeFacts;
@@ -84,7 +78,12 @@ export class NodeReconciler {
   private presentPolicies = new Map<string, RemoteSubnetRouteSettings>();
 
   constructor(private readonly deps: ReconcilerDeps) {
-    this.record = deps.records.load(deps.cfg.network, deps.cfg.mode);
+    const { record, damaged } = deps.records.load(deps.cfg.network, deps.cfg.mode);
+    this.record = record;
+    if (damaged) {
+      deps.log.event('record-damaged', { file: deps.records.file, error: damaged, note: 'replaced by an empty record: what the agent made before is left alone as someone else\'s' }, 'warning');
+      deps.records.save(record);
+    }
   }
 
   get ownedRoutes(): number {
@@ -100,11 +99,11 @@ export class NodeReconciler {
     const { cfg, hns, log } = this.deps;
     if (facts.podCIDRs.length === 0) throw notReady(`node ${cfg.node} has no pod subnet yet`, 'set "podCIDR" or wait for the controller manager to assign spec.podCIDRs');
     const spec: NetworkSpec = { mode: cfg.mode, name: cfg.network, podCIDRs: facts.podCIDRs, vni: cfg.vni, vxlanPort: cfg.vxlanPort, ...(cfg.netAdapter ? { netAdapter: cfg.netAdapter } : {}) };
-    this.features ??= await hns.features();
+    const features = await hns.features();
     let net = (await hns.listNetworks({ Name: cfg.network }))[0];
     let created = false;
     if (!net) {
-      net = await hns.createNetwork(desiredNetwork(spec, this.features));
+      net = await hns.createNetwork(desiredNetwork(spec, features));
       created = true;
       log.event('network-created', { network: cfg.network, id: net.ID, type: net.Type, subnets: facts.podCIDRs });
     }
@@ -142,17 +141,11 @@ export class NodeReconciler {
 
   private async waitForProviderAddress(net: HostComputeNetwork): Promise<HostComputeNetwork> {
     const { cfg, hns, log } = this.deps;
-    const sleep = this.deps.sleep ?? defaultSleep;
-    const until = Date.now() + cfg.networkWaitMs;
-    let current = net;
     const ready = (n: HostComputeNetwork) => {
       const f = overlayServiceFields(n);
       return !!f.providerAddress && !!f.drMac;
     };
-    while (!ready(current) && Date.now() < until) {
-      await sleep(Math.min(POLL_MS, Math.max(0, until - Date.now())));
-      current = await hns.getNetworkById(net.ID!);
-    }
+    const { net: current } = await waitForNetwork(net, ready, { reread: () => hns.getNetworkById(net.ID!), waitMs: cfg.networkWaitMs, ...(this.deps.sleep ? { sleep: this.deps.sleep } : {}) });
     if (!ready(current)) {
       throw notReady(`HNS has not filled in the ProviderAddress and DrMacAddress of overlay network "${cfg.network}" within ${cfg.networkWaitMs / 1000} s`, 'the host adapter may still be coming up; the agent keeps trying');
     }
@@ -403,4 +396,3 @@ function chunks<T>(xs: T[], n: number): T[][] {
   return out;
 }
 
-export { isBridged };

@@ -7,9 +7,7 @@
 // between a removal and the record's update leaves an entry for something gone, dropped the same
 // way. So the record never claims what someone else made, whatever moment the agent dies at.
 
-import fs from 'node:fs';
-import path from 'node:path';
-import { readJsonFile, tempFileName } from '../sys/atomic';
+import { readJsonFile, writeFileAtomic } from '../sys/atomic';
 import type { RemoteSubnetRouteSettings } from '../hns/model/policy';
 
 export interface OwnedRoute {
@@ -43,10 +41,21 @@ export function emptyRecord(network: string, mode: string): OwnershipRecord {
 export class RecordStore {
   constructor(readonly file: string) {}
 
-  load(network: string, mode: string): OwnershipRecord {
-    const r = readJsonFile<OwnershipRecord | undefined>(this.file, undefined);
-    if (!r || r.version !== 1 || !Array.isArray(r.routes) || !Array.isArray(r.policies)) return emptyRecord(network, mode);
-    return r;
+  /**
+   * The record, or an empty one when there is none or it cannot be read as one (`damaged` says
+   * why): the agent must start whatever the file holds. Without a record, what it made before
+   * counts as someone else's and is left alone, never removed by mistake.
+   */
+  load(network: string, mode: string): { record: OwnershipRecord; damaged?: string } {
+    let r: OwnershipRecord | undefined;
+    try {
+      r = readJsonFile<OwnershipRecord | undefined>(this.file, undefined);
+    } catch (err) {
+      return { record: emptyRecord(network, mode), damaged: (err as Error).message };
+    }
+    if (r === undefined) return { record: emptyRecord(network, mode) };
+    if (!r || r.version !== 1 || !Array.isArray(r.routes) || !Array.isArray(r.policies)) return { record: emptyRecord(network, mode), damaged: `${this.file} is not an ownership record of version 1` };
+    return { record: r };
   }
 
   /**
@@ -57,19 +66,6 @@ export class RecordStore {
    * gone, and the next full pass drops them. An fsync would cost a watch event milliseconds.
    */
   save(r: OwnershipRecord): void {
-    const tmp = tempFileName(this.file);
-    try {
-      fs.writeFileSync(tmp, `${JSON.stringify(r)}\n`, { mode: 0o600 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      fs.mkdirSync(path.dirname(this.file), { recursive: true });
-      fs.writeFileSync(tmp, `${JSON.stringify(r)}\n`, { mode: 0o600 });
-    }
-    try {
-      fs.renameSync(tmp, this.file);
-    } catch (err) {
-      fs.rmSync(tmp, { force: true });
-      throw err;
-    }
+    writeFileAtomic(this.file, `${JSON.stringify(r)}\n`, { durable: false });
   }
 }

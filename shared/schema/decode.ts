@@ -43,18 +43,31 @@ export interface CanonicalOptions {
    * service, which may carry fields newer than our schemas (shown by hnsctl, never dropped).
    */
   foldOnly?: boolean;
+  /**
+   * Which enum values fold: all (the default), or only those of the top object's own keys (a
+   * policy's Type name: the HNS emulator matches the values inside its Settings exactly).
+   */
+  enumValues?: 'all' | 'top';
+  /**
+   * A key given in more than one spelling. 'note' (the default): the exact spelling wins, else the
+   * first, and the other is dropped with a note. 'keep' (the HNS emulator): the exact spelling wins
+   * and another spelling beside it stays as it is, unfolded, for the schema to refuse; of inexact
+   * spellings alone the last wins (the variant of a union is picked the same way).
+   */
+  duplicates?: 'note' | 'keep';
 }
 
 class Canonicalizer {
   readonly notes: ConfNote[] = [];
   constructor(private readonly nodes: readonly ShapeNode[], private readonly opts: CanonicalOptions = {}) {}
 
-  value(v: unknown, index: number, path: string): unknown {
+  /** `depth`: 0 for the value canonicalize() is given, 1 for its keys' values, ... */
+  value(v: unknown, index: number, path: string, depth = 0): unknown {
     const node = index >= 0 ? this.nodes[index] : undefined;
     if (!node) return v;
-    if (typeof v === 'string' && node.e) return node.e[v.toLowerCase()] ?? v;
-    if (Array.isArray(v)) return node.i === undefined ? v : v.map((item, i) => this.value(item, node.i!, `${path}[${i}]`));
-    if (isObject(v) && (node.p || node.x !== undefined || node.s)) return this.object(v, this.variant(v, node), path);
+    if (typeof v === 'string' && node.e) return this.opts.enumValues === 'top' && depth !== 1 ? v : (node.e[v.toLowerCase()] ?? v);
+    if (Array.isArray(v)) return node.i === undefined ? v : v.map((item, i) => this.value(item, node.i!, `${path}[${i}]`, depth + 1));
+    if (isObject(v) && (node.p || node.x !== undefined || node.s)) return this.object(v, this.variant(v, node), path, depth);
     return v;
   }
 
@@ -62,7 +75,8 @@ class Canonicalizer {
   private variant(obj: Record<string, unknown>, node: ShapeNode): ShapeNode {
     for (const [key, cases, absent] of node.s ?? []) {
       const lower = key.toLowerCase();
-      const given = key in obj ? obj[key] : Object.entries(obj).find(([k]) => k.toLowerCase() === lower)?.[1];
+      const spelled = ([k]: [string, unknown]) => k.toLowerCase() === lower;
+      const given = key in obj ? obj[key] : (this.opts.duplicates === 'keep' ? Object.entries(obj).findLast(spelled) : Object.entries(obj).find(spelled))?.[1];
       if (given === undefined || given === null) {
         if (absent !== undefined) return this.nodes[absent]!;
         continue;
@@ -74,11 +88,16 @@ class Canonicalizer {
     return node;
   }
 
-  private object(obj: Record<string, unknown>, node: ShapeNode, path: string): Record<string, unknown> {
+  private object(obj: Record<string, unknown>, node: ShapeNode, path: string, depth: number): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const from = new Map<string, string>();
+    const keep = this.opts.duplicates === 'keep';
     for (const [key, v] of Object.entries(obj)) {
       const hit = node.p?.[key.toLowerCase()];
+      if (keep && hit && key !== hit[0] && hit[0] in obj) {
+        out[key] = v;
+        continue;
+      }
       // Go: null leaves the field as if absent; unless the schema gives null a meaning of its own.
       if (v === null && !this.opts.foldOnly && !(hit && node.n?.includes(hit[0]))) continue;
       if (this.opts.foldOnly && !hit) {
@@ -106,12 +125,12 @@ class Canonicalizer {
       if (earlier !== undefined) {
         // Go lets the later key win; an exact spelling winning is easier to reason about, and
         // either way the conf says two things, which is worth a warning.
-        const keepNew = key === name;
+        const keepNew = key === name || keep;
         this.notes.push({ key: joinKey(path, keepNew ? earlier : key), kind: 'duplicate', detail: `the same key as "${keepNew ? key : earlier}"; that one is used` });
         if (!keepNew) continue;
       }
       from.set(name, key);
-      out[name] = this.value(v, child, joinKey(path, name));
+      out[name] = this.value(v, child, joinKey(path, name), depth + 1);
     }
     return out;
   }

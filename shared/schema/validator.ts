@@ -29,7 +29,8 @@ export function errorKey(e: SchemaError): string {
   return keyPath(e.instancePath);
 }
 
-function valueAt(data: unknown, instancePath: string): unknown {
+/** The value an error's instancePath points at. */
+export function valueAt(data: unknown, instancePath: string): unknown {
   let cur: unknown = data;
   for (const raw of instancePath.split('/').slice(1)) {
     const p = raw.replace(/~1/g, '/').replace(/~0/g, '~');
@@ -66,7 +67,8 @@ export function describeSchemaError(e: SchemaError, data: unknown): string {
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return `key "${key}" ${e.message ?? 'is out of range'}, got ${short(value)}`;
+      // The validators are built without messages (build.mjs): the limit is in the params.
+      return `key "${key}" must be ${String(e.params.comparison)} ${String(e.params.limit)}, got ${short(value)}`;
     case 'pattern':
       return `key "${key}" does not match ${String(e.params.pattern)}, got ${short(value)}`;
     default:

@@ -115,11 +115,13 @@ function writeAllSync(fd: number, data: string | Uint8Array): void {
  * file system), written, flushed to disk (so a crash cannot leave the new name on empty content),
  * then renamed over the target. The directory is created if it is missing.
  */
-export function writeFileAtomic(file: string, data: string | Uint8Array, opts: { durable?: boolean } = {}): void {
+export function writeFileAtomic(file: string, data: string | Uint8Array, opts: { durable?: boolean; mode?: number } = {}): void {
   const tmp = tempFileName(file);
   const fd = openExclusive(tmp);
   try {
     try {
+      // A file others read (a conflist) gets its mode before it has its name.
+      if (opts.mode !== undefined && POSIX) fs.fchmodSync(fd, opts.mode);
       writeAllSync(fd, data);
       // durable: false for files whose loss in a power cut is harmless (hints read tolerantly):
       // the rename alone already makes a killed process leave the old content or the new.

@@ -38,7 +38,7 @@ import { uniqueSuffix } from './clock';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors';
-import { createPrivate, mkdirPrivate } from './atomic';
+import { createPrivate, mkdirPrivate, sleepSync } from './atomic';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 /** Past this age a lock is broken even if its holder's pid is alive (the pid may have been reused). */
@@ -385,6 +385,28 @@ export function tryLockSync(file: string, opts: Pick<LockOptions, 'staleMs'> = {
     if (!cleared && seen) return undefined;
   }
   return undefined;
+}
+
+/**
+ * Runs `fn` holding the lock, for callers that cannot await: tryLockSync every `pollMs` (default
+ * 5 ms, without backoff: such locks are held for milliseconds), blocking the thread meanwhile;
+ * LockTimeoutError at the deadline, as acquireLock.
+ */
+export function withLockSync<T>(file: string, fn: () => T, opts: LockOptions = {}): T {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lock = tryLockSync(file, opts);
+    if (lock) {
+      try {
+        return fn();
+      } finally {
+        lock.release();
+      }
+    }
+    if (Date.now() > deadline) throw new LockTimeoutError(file, timeoutMs, look(file)?.owner);
+    sleepSync(opts.pollMs ?? DEFAULT_POLL_MS);
+  }
 }
 
 /** Runs `fn` holding the lock, and releases it however `fn` ends. */

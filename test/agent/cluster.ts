@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { emulatorAdmin, type EmulatorAdmin } from '../../shared/hns/backends/emulator/admin';
 import type { RemoteSubnetRouteSettings } from '../../shared/hns/model/policy';
+import { waitFor } from '../helpers/wait';
 import { makeCerts, type NodeSpec, StandInApiServer } from './apiserver';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -160,20 +161,7 @@ export function policiesOf(node: TestNode, network = 'vxlan0'): RemoteSubnetRout
   return (net?.Policies ?? []).filter((p) => p.Type === 'RemoteSubnetRoute').map((p) => p.Settings as RemoteSubnetRouteSettings).sort((a, b) => (a.DestinationPrefix < b.DestinationPrefix ? -1 : 1));
 }
 
-/** Polls `check` every 10 ms until it returns true; resolves with the time it took, or throws after `timeoutMs`. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 2_000): Promise<number> {
-  const t0 = performance.now();
-  let last: unknown;
-  for (;;) {
-    try {
-      if (await check()) return performance.now() - t0;
-    } catch (err) {
-      last = err;
-    }
-    if (performance.now() - t0 > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { waitFor };
 
 /** GET of a probe path on the agent. */
 export async function probe(node: TestNode, p: string): Promise<{ status: number; body: string }> {
@@ -189,4 +177,49 @@ export function logLines(node: TestNode): Record<string, unknown>[] {
 
 export function nodeSpec(node: TestNode, extra: Partial<NodeSpec> = {}): NodeSpec {
   return { name: node.name, podCIDRs: [node.podCIDR], internalIP: node.ip, ...extra };
+}
+
+/** A line of /metrics, anchored: the sample as written (name and labels) and its value (any number when omitted). */
+export function sampleLine(sample: string, value?: number): RegExp {
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${esc(sample)} ${value === undefined ? '-?[0-9][0-9.e+-]*' : esc(String(value))}$`, 'm');
+}
+
+/** The value of one sample of the node's /metrics (name and labels as written), or undefined when it has none. */
+export async function metricValue(node: TestNode, sample: string): Promise<number | undefined> {
+  const body = (await probe(node, '/metrics')).body;
+  const line = body.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+}
+
+/** Reconcile passes the node's agent has finished, of every kind and outcome (cni_agent_reconciles_total). */
+export async function passesDone(node: TestNode): Promise<number> {
+  const body = (await probe(node, '/metrics')).body;
+  return [...body.matchAll(/^cni_agent_reconciles_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
+/**
+ * Resolves once the node's agent has finished a reconcile pass that began after the call (the
+ * second pass to end from now: the first may have begun before), so the pass saw everything the
+ * agent knew at the call. A full pass that changes nothing logs nothing, so this is read from the
+ * pass counter, not the log.
+ */
+export async function passAfterNow(node: TestNode, timeoutMs = 5_000): Promise<void> {
+  const start = await passesDone(node);
+  await waitFor(`${node.name}: a reconcile pass begun after now`, async () => (await passesDone(node)) >= start + 2, timeoutMs);
+}
+
+export interface PeerProblem {
+  peer: string;
+  reason: string;
+}
+
+/**
+ * The peers the node's agent reports as getting nothing, as its latest 'peer-problems' log line
+ * from line `from` on says (every pass reports them when they change), or undefined when it has
+ * logged none since.
+ */
+export function peerProblemsSince(node: TestNode, from: number): PeerProblem[] | undefined {
+  const line = logLines(node).slice(from).filter((l) => l.step === 'peer-problems').at(-1);
+  return line ? (line.problems as PeerProblem[]) : undefined;
 }

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Cluster, HNSCTL, logLines, nodeSpec, probe, routesOf, type TestNode, waitFor } from './cluster';
+import { Cluster, HNSCTL, logLines, metricValue, nodeSpec, passAfterNow, peerProblemsSince, probe, routesOf, sampleLine, type TestNode, waitFor } from './cluster';
 import { prepare, printTimings, record } from './prepare';
 
 const CONVERGE_MS = 2_000;
@@ -83,9 +83,11 @@ test('a Node added, changed and deleted is on every node within 2 s', async () =
   await allConverge('Node pod subnet changed', [...base(), { ...extra, podCIDR: '10.244.40.0/24', ip: '192.168.10.24' }]);
   c.api.remove(extra.name);
   await allConverge('Node deleted', base());
-  // A Node without a pod subnet yet gets no route (and no error).
+  // A Node without a pod subnet yet gets no route (and no error): each agent has seen it (it
+  // reports it as a peer that gets nothing) and has left the routes as they were.
+  const marks = nodes.map((n) => logLines(n).length);
   c.api.add({ name: 'win-node-5', internalIP: '192.168.10.15' });
-  await new Promise((r) => setTimeout(r, 400));
+  await waitFor('every agent reports win-node-5 as a peer without a pod subnet', () => nodes.every((n, i) => !!peerProblemsSince(n, marks[i]!)?.some((p) => p.peer === 'win-node-5' && p.reason === 'no pod subnet yet')), CONVERGE_MS);
   await allConverge('Node without podCIDR ignored', base());
   c.api.update({ name: 'win-node-5', podCIDRs: ['10.244.5.0/24'], internalIP: '192.168.10.15' });
   await allConverge('podCIDR assigned later', [...base(), { name: 'win-node-5', podCIDR: '10.244.5.0/24', ip: '192.168.10.15' }]);
@@ -178,7 +180,9 @@ test('a restarted agent adopts what it made: nothing duplicated, and what is no 
   const calls = n.admin.readCalls();
   assert.is(calls.filter((x) => x.op === 'CreateIpForwardEntry2').length, 0, 'no route made again');
   assert.is(calls.filter((x) => x.op === 'DeleteIpForwardEntry2').length, 1, 'the route of the Node deleted meanwhile was removed');
-  assert.is(calls.filter((x) => x.op === 'HcnCreateNetwork' || x.op === 'CreateNetwork').length, 0, 'the network was adopted');
+  // The emulator logs HCN calls without the Hcn prefix (CreateNetwork, EnumerateNetworks).
+  assert.ok(calls.some((x) => x.op === 'EnumerateNetworks'), `the restarted agent looked for its network (${[...new Set(calls.map((x) => x.op))].join(', ')})`);
+  assert.is(calls.filter((x) => x.op === 'CreateNetwork').length, 0, 'the network was adopted');
 });
 
 test('routes the agent did not make are never touched, even one it would have made itself', async () => {
@@ -186,12 +190,23 @@ test('routes the agent did not make are never touched, even one it would have ma
   const uplink = (await n.admin.hostInterfaces()).find((i) => i.Addresses.some((a) => a.Address === n.ip))!;
   const foreign = [{ DestinationPrefix: '10.99.0.0/16', NextHop: '192.168.10.1' }, { DestinationPrefix: '10.244.9.0/24', NextHop: '192.168.10.19' }];
   for (const f of foreign) await n.admin.addHostRoute({ ...f, InterfaceIndex: uplink.InterfaceIndex });
+  const added = logLines(n).length;
   c.api.add({ name: 'win-node-9', podCIDRs: ['10.244.9.0/24'], internalIP: '192.168.10.19' });
   await waitFor('peer routed on the other nodes', async () => (await routesOf(nodes[1]!)).includes('10.244.9.0/24 via 192.168.10.19'), CONVERGE_MS);
-  await new Promise((r) => setTimeout(r, 700));
+  // This node's own pass with the peer: its agent has it (3 peers), and a pass begun since has
+  // ended. An event pass tries the route, finds it there and logs 'routes' with foreign 1; a full
+  // pass finds it present and logs nothing. Either way it added and removed nothing.
+  await waitFor(`${n.name} has win-node-9 as a peer`, async () => (await metricValue(n, 'cni_agent_peers')) === 3, CONVERGE_MS);
+  await passAfterNow(n);
+  const whileThere = logLines(n).slice(added).filter((l) => l.step === 'routes');
+  assert.ok(whileThere.every((l) => l.added === 0 && l.removed === 0 && (l.foreign as number) >= 1), `the route equal to a desired one counted as foreign, nothing made or removed: ${JSON.stringify(whileThere)}`);
+  const removed = logLines(n).length;
   c.api.remove('win-node-9');
   await waitFor('peer removed on the other nodes', async () => !(await routesOf(nodes[1]!)).includes('10.244.9.0/24 via 192.168.10.19'), CONVERGE_MS);
-  await new Promise((r) => setTimeout(r, 700));
+  await waitFor(`${n.name} has dropped win-node-9`, async () => (await metricValue(n, 'cni_agent_peers')) === 2, CONVERGE_MS);
+  await passAfterNow(n);
+  const afterGone = logLines(n).slice(removed).filter((l) => l.step === 'routes');
+  assert.equal(afterGone.filter((l) => l.removed !== 0), [], 'nothing removed when the peer went');
   const left = await routesOf(n);
   assert.ok(left.includes('10.99.0.0/16 via 192.168.10.1'), 'an unrelated foreign route stays');
   assert.ok(left.includes('10.244.9.0/24 via 192.168.10.19'), 'a foreign route equal to a desired one was not claimed, so not removed');
@@ -203,9 +218,19 @@ test('metrics, health and readiness', async () => {
   const n = nodes[0]!;
   const m = await probe(n, '/metrics');
   assert.is(m.status, 200);
-  for (const needle of ['cni_agent_peers 2', 'cni_agent_owned_routes 2', 'cni_agent_ready 1', 'cni_agent_reconcile_duration_seconds_bucket{kind="full"', 'cni_agent_reconcile_duration_seconds_count{kind="event"}', 'cni_agent_hns_calls_total{call="HcnEnumerateNetworks",outcome="ok"}', 'cni_agent_route_calls_total{call="CreateIpForwardEntry2",outcome="ok"}', 'cni_agent_kube_requests_total{verb="list",outcome="ok"}', 'cni_agent_watch_events_total']) {
-    assert.ok(m.body.includes(needle), `${needle} in /metrics`);
-  }
+  // Whole lines: 'cni_agent_peers 2' must not pass for 'cni_agent_peers 20'.
+  const lines: RegExp[] = [
+    sampleLine('cni_agent_peers', 2),
+    sampleLine('cni_agent_owned_routes', 2),
+    sampleLine('cni_agent_ready', 1),
+    /^cni_agent_reconcile_duration_seconds_bucket\{kind="full",le="[^"]+"\} \d+$/m,
+    sampleLine('cni_agent_reconcile_duration_seconds_count{kind="event"}'),
+    sampleLine('cni_agent_hns_calls_total{call="HcnEnumerateNetworks",outcome="ok"}'),
+    sampleLine('cni_agent_route_calls_total{call="CreateIpForwardEntry2",outcome="ok"}'),
+    sampleLine('cni_agent_kube_requests_total{verb="list",outcome="ok"}'),
+    /^cni_agent_watch_events_total\{type="(added|modified|deleted)"\} \d+$/m,
+  ];
+  for (const re of lines) assert.match(m.body, re, `${re} in /metrics`);
   assert.is((await probe(n, '/healthz')).status, 200);
   const ready = JSON.parse((await probe(n, '/readyz')).body);
   assert.is(ready.status, 'ok');

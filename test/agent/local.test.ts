@@ -94,10 +94,16 @@ test('host-gateway from a peer file: --once makes the node and its routes, then 
   const after = (JSON.parse(hnsctl(n, 'list', 'routes', '--json')) as { DestinationPrefix: string; Protocol: string }[]).filter((x) => x.Protocol === 'netmgmt').map((x) => x.DestinationPrefix);
   assert.equal(after, ['10.244.2.0/24', '10.244.4.0/24']);
   // A broken file keeps the last good list: nothing is removed.
+  const good = hnsctl(n, 'list', 'routes', '--json');
+  emulatorAdmin(n.hns).clearCalls();
   fs.writeFileSync(path.join(n.dir, 'peers.json'), '[{"name": "b", "nodeIP": "not-an-ip"}]');
   const bad = n.once();
   assert.is(bad.code, 1);
   assert.match(bad.err, /\[0\]\.nodeIP/);
+  const kept = (JSON.parse(hnsctl(n, 'list', 'routes', '--json')) as { DestinationPrefix: string; Protocol: string }[]).filter((x) => x.Protocol === 'netmgmt').map((x) => x.DestinationPrefix);
+  assert.equal(kept, ['10.244.2.0/24', '10.244.4.0/24'], 'the peer routes of the last good list are still there');
+  assert.equal(JSON.parse(hnsctl(n, 'list', 'routes', '--json')), JSON.parse(good), 'the host route table is as it was');
+  assert.equal(emulatorAdmin(n.hns).readCalls().filter((x) => /^(Create|Delete|Modify|SetIp)/.test(x.op)), [], 'nothing was changed');
 });
 
 test('win-l2bridge and l3-upstream: network, host endpoint at .2 attached to the host, forwarding, conflist; no routes', () => {

@@ -2,8 +2,9 @@
 // the built executables, as a runtime would call them, with only "type" changed to ours. Each
 // conf runs ADD, CHECK (at 1.0.0), DEL and DEL again, and at its own version ADD, DEL, DEL; the
 // endpoint HNS holds must carry every DNS server and search domain, every OutBoundNAT exception,
-// every route policy and ProviderAddress the conf asks for (test/corpus/corpus.json "expect",
-// written by hand from each conf), and nothing of the pod may be left afterwards.
+// every route policy, the ProviderAddress and every other policy the conf asks for
+// (test/corpus/corpus.json "expect", written by hand from each conf), and nothing of the pod may
+// be left afterwards.
 //
 // What the test itself changes, besides "type": a flannel conf's delegate is rendered as flannel's
 // Windows meta-plugin renders it (windows-anchors.md §5.1: name, ipMasq, ipMasqNetwork =
@@ -18,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { addNetworkList, checkNetworkList, type ConfList, delNetworkList, type Runtime, type RuntimeAttachment } from '../../conformance/runtime/libcni';
 import { emulatorAdmin } from '../../shared/hns/backends/emulator/admin';
-import { DEBIAN_CNI_DIR, plugin, ROOT, runExe, scratchNode, type ScratchNode } from '../helpers/node';
+import { DEBIAN_CNI_DIR, newNamespace, plugin, ROOT, runExe, scratchNode, type ScratchNode } from '../helpers/node';
 import { formatIp, networkAddress, nthAddress, parseCidr } from '../../shared/net/ip';
 
 interface Expect {
@@ -26,8 +27,17 @@ interface Expect {
   dnsSearch: string[];
   outboundNatExceptions: string[];
   routes: { prefix: string; needEncap: boolean }[];
+  /** The one ProviderAddress the endpoint carries; null: none (a bridged network). */
   providerAddress: string | null;
-  otherPolicies: string[];
+  /** Further policies: one of `type` whose Settings hold every key of `settings` with that value; `text` says it in words. */
+  otherPolicies: OtherPolicy[];
+}
+
+/** In `settings`, "$podIPv4" stands for the pod's IPv4 address (what the endpoint holds). */
+interface OtherPolicy {
+  type: string;
+  settings: Record<string, unknown>;
+  text: string;
 }
 
 interface Entry {
@@ -132,12 +142,6 @@ function setUpNetwork(node: ScratchNode, e: Entry, list: ConfList): void {
   assert.is(applied.code, 0, applied.stderr);
 }
 
-function newNamespace(node: ScratchNode): string {
-  const r = runExe(plugin('hnsctl'), node.env, '', ['namespace', 'create']);
-  assert.is(r.code, 0, r.stderr);
-  return r.stdout.trim();
-}
-
 function podEndpoint(node: ScratchNode, list: ConfList): any {
   const state = emulatorAdmin(node.emulatorDir).readState() as any;
   return Object.values(state.endpoints).find((ep: any) => ep.Name === `${CONTAINER}_${list.name}`);
@@ -147,20 +151,51 @@ function policiesOf(ep: any, type: string): any[] {
   return (ep.Policies ?? []).filter((p: any) => p.Type === type).map((p: any) => p.Settings ?? {});
 }
 
+/** A list HCN holds as a JSON array of strings (not one string, where `includes` would match a substring). */
+function stringList(v: unknown, what: string): string[] {
+  if (v === undefined) return [];
+  assert.ok(Array.isArray(v) && v.every((x) => typeof x === 'string'), `${what} is an array of strings (is ${JSON.stringify(v)})`);
+  return v as string[];
+}
+
+/** `want` with "$podIPv4" replaced by the pod's IPv4 address. */
+function withPodIp(want: unknown, podIpv4: string | undefined): unknown {
+  if (want === '$podIPv4') {
+    assert.ok(podIpv4, 'the endpoint has an IPv4 address');
+    return podIpv4;
+  }
+  if (Array.isArray(want)) return want.map((x) => withPodIp(x, podIpv4));
+  if (want && typeof want === 'object') return Object.fromEntries(Object.entries(want).map(([k, v]) => [k, withPodIp(v, podIpv4)]));
+  return want;
+}
+
+/** Whether Settings hold every key of `want` with exactly its value. */
+function holds(settings: Record<string, unknown>, want: Record<string, unknown>): boolean {
+  return Object.entries(want).every(([k, v]) => k in settings && JSON.stringify(settings[k]) === JSON.stringify(v));
+}
+
 /** The endpoint HNS holds carries everything the conf asked for. */
 function assertCarried(ep: any, want: Expect, label: string): void {
   assert.ok(ep, `${label}: the pod has an endpoint`);
-  for (const s of want.dnsServers) assert.ok(ep.Dns?.ServerList?.includes(s), `${label}: DNS server ${s} on the endpoint (has ${JSON.stringify(ep.Dns)})`);
-  for (const s of want.dnsSearch) assert.ok(ep.Dns?.Search?.includes(s), `${label}: DNS search ${s} on the endpoint (has ${JSON.stringify(ep.Dns)})`);
-  const exceptions = policiesOf(ep, 'OutBoundNAT').flatMap((s) => s.Exceptions ?? []);
+  const servers = stringList(ep.Dns?.ServerList, `${label}: Dns.ServerList`);
+  const search = stringList(ep.Dns?.Search, `${label}: Dns.Search`);
+  for (const s of want.dnsServers) assert.ok(servers.includes(s), `${label}: DNS server ${s} on the endpoint (has ${JSON.stringify(ep.Dns)})`);
+  for (const s of want.dnsSearch) assert.ok(search.includes(s), `${label}: DNS search ${s} on the endpoint (has ${JSON.stringify(ep.Dns)})`);
+  const exceptions = policiesOf(ep, 'OutBoundNAT').flatMap((s) => (s.Exceptions === undefined ? [] : stringList(s.Exceptions, `${label}: OutBoundNAT Exceptions`)));
   for (const x of want.outboundNatExceptions) assert.ok(exceptions.includes(x), `${label}: OutBoundNAT exception ${x} (has ${JSON.stringify(exceptions)})`);
   const routes = policiesOf(ep, 'SDNRoute');
   for (const r of want.routes) {
     assert.ok(routes.some((s) => s.DestinationPrefix === r.prefix && (s.NeedEncap === true) === r.needEncap), `${label}: SDNRoute ${r.prefix} NeedEncap ${r.needEncap} (has ${JSON.stringify(routes)})`);
   }
-  if (want.providerAddress) {
-    const pas = policiesOf(ep, 'ProviderAddress').map((s) => s.ProviderAddress);
-    assert.ok(pas.includes(want.providerAddress), `${label}: ProviderAddress ${want.providerAddress} (has ${JSON.stringify(pas)})`);
+  // Exactly the one PA asked for (not the network's ManagementIP besides a conf's own), none on a bridged network.
+  const pas = policiesOf(ep, 'ProviderAddress').map((s) => s.ProviderAddress);
+  assert.equal(pas, want.providerAddress ? [want.providerAddress] : [], `${label}: ProviderAddress ${want.providerAddress ?? 'none'} (has ${JSON.stringify(pas)})`);
+  const podIpv4 = (ep.IpConfigurations ?? []).map((c: any) => c.IpAddress as string).find((a: string) => !a.includes(':'));
+  for (const o of want.otherPolicies) {
+    assert.ok(o.type && o.settings && typeof o.settings === 'object' && o.text, `${label}: corpus.json otherPolicies entry ${JSON.stringify(o)} has type, settings and text`);
+    const settings = withPodIp(o.settings, podIpv4) as Record<string, unknown>;
+    const have = policiesOf(ep, o.type);
+    assert.ok(have.some((s) => holds(s, settings)), `${label}: ${o.type} with ${JSON.stringify(settings)} (${o.text}) (has ${JSON.stringify(have)})`);
   }
 }
 

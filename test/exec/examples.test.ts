@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { addNetworkList, buildRequest, type ConfList, delNetworkList, checkNetworkList, execPlugin, findPluginBinary, cniEnvironment, loadConfList, type Runtime, type RuntimeAttachment } from '../../conformance/runtime/libcni';
 import { emulatorAdmin } from '../../shared/hns/backends/emulator/admin';
-import { DEBIAN_CNI_DIR, plugin, PLUGINS, ROOT, runExe, scratchNode, type ScratchNode } from '../helpers/node';
+import { DEBIAN_CNI_DIR, exampleNode, newNamespace, PLUGINS, ROOT, runExe, type ScratchNode } from '../helpers/node';
 import { EXPECTATIONS, type ExampleExpectation } from './expectations';
 import { assertEndpointDocuments, assertResult } from '../helpers/attachment-asserts';
 
@@ -31,20 +31,6 @@ const CONTAINER = '4f1c2e9a0b7d4c3e8f6a5b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3
 function examples(p: string): string[] {
   const dir = path.join(ROOT, 'plugins', p, 'examples');
   return fs.readdirSync(dir).filter((f) => f.endsWith('.conflist')).sort();
-}
-
-function setUpNode(p: string): ScratchNode {
-  const node = scratchNode(`cni-example-`);
-  emulatorAdmin(node.emulatorDir).setConfig({ managementIp: '192.168.10.21' });
-  const applied = runExe(plugin('hnsctl'), node.env, '', ['apply', path.join(ROOT, 'plugins', p, 'examples', 'node-network.json')]);
-  assert.is(applied.code, 0, applied.stderr);
-  return node;
-}
-
-function newNamespace(node: ScratchNode): string {
-  const r = runExe(plugin('hnsctl'), node.env, '', ['namespace', 'create']);
-  assert.is(r.code, 0, r.stderr);
-  return r.stdout.trim();
 }
 
 /** The list at one version, with IPAM state of its own in the scratch node (allocation is round-robin). */
@@ -93,7 +79,7 @@ for (const p of PLUGINS) {
     test(`${key}: ADD, CHECK, DEL, DEL, CHECK at every version`, async () => {
       const want = EXPECTATIONS[key];
       assert.ok(want, `expectations for ${key}`);
-      const node = setUpNode(p);
+      const node = exampleNode(p, 'cni-example-');
       try {
         const list = loadConfList(path.join(ROOT, 'plugins', p, 'examples', example));
         const rt: Runtime = { binDirs: [node.binDir, DEBIAN_CNI_DIR], env: node.env, cacheDir: path.join(node.dir, 'cache') };

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { emulatorAdmin } from '../../shared/hns/backends/emulator/admin';
-import { cniEnv, plugin, ROOT, runExe, scratchNode, type ScratchNode } from '../helpers/node';
+import { cniEnv, newNamespace, plugin, ROOT, runExe, scratchNode, type ScratchNode } from '../helpers/node';
 
 const CONF = (extra: Record<string, unknown> = {}) => JSON.stringify({ cniVersion: '1.0.0', name: 'vxlan0', type: 'win-overlay', ipam: { type: 'builtin', subnet: '10.244.3.0/24' }, ...extra });
 
@@ -19,8 +19,14 @@ function nodeWithDelay(delayMs: number): ScratchNode {
   return node;
 }
 
+/** The plugin's log lines of one step. */
+function logSteps(node: ScratchNode, step: string): Record<string, unknown>[] {
+  const text = fs.existsSync(node.logFile) ? fs.readFileSync(node.logFile, 'utf8') : '';
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.step === step);
+}
+
 function add(node: ScratchNode, conf: string) {
-  const netns = runExe(plugin('hnsctl'), node.env, '', ['namespace', 'create']).stdout.trim();
+  const netns = newNamespace(node);
   return runExe(plugin('win-overlay'), cniEnv(node, { command: 'ADD', netns }), conf);
 }
 
@@ -29,6 +35,12 @@ test('an ADD right after the network is created waits for its ProviderAddress an
   try {
     const r = add(node, CONF());
     assert.is(r.code, 0, r.stdout);
+    // It waited: the network had no ProviderAddress when the plugin first read it, and the wait ended with one.
+    const waits = logSteps(node, 'provider-address-wait');
+    assert.is(waits.length, 1, `one provider-address-wait in the log: ${JSON.stringify(waits)}`);
+    assert.is(waits[0]!.found, '192.168.10.21', JSON.stringify(waits[0]));
+    assert.is(typeof waits[0]!.waitedMs, 'number');
+    assert.ok((waits[0]!.waitedMs as number) > 0, `it waited (${JSON.stringify(waits[0])})`);
     const ep = Object.values(emulatorAdmin(node.emulatorDir).readState().endpoints).find((e: any) => e.Name === 'ctr-a1_vxlan0') as any;
     assert.equal(ep.Policies.filter((p: any) => p.Type === 'ProviderAddress'), [{ Type: 'ProviderAddress', Settings: { ProviderAddress: '192.168.10.21' } }]);
   } finally {

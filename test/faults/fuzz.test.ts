@@ -17,6 +17,9 @@
 //      DEL and GC try every step and report what failed, so a failed one may have removed what
 //      it was asked to remove (endpoints, their namespace attachments, records, claims); it must
 //      not create or change anything.
+// And for the pass as a whole: enough requests got through validation to the verbs' work (ADD,
+// DEL, GC and STATUS that succeeded, CHECKs that reached the check): floors as shares of the
+// requests (FLOORS), so properties that hold because everything died at parsing fail.
 //
 // Each request starts from the same node (restored byte for byte): three HNS networks (cbr0
 // L2Bridge, vxlan0 Overlay, l3net L2Bridge), three namespaces, a standing pod on each network,
@@ -106,13 +109,19 @@ function envOf(n: FaultNode, r: FuzzRequest): NodeJS.ProcessEnv {
 
 const SKIP_TOP = new Set(['log', 'hns', 'bin', 'saved']);
 
-/** Every file under the node's directory but the log, the emulator's own files and the saved copies: path -> content hash. */
+/**
+ * Every file and directory under the node's directory but the log, the emulator's own files and
+ * the saved copies: path -> content hash (a directory: its path with a trailing "/" -> "dir", so
+ * one made or removed, even empty, is a difference).
+ */
 function files(dir: string, rel = '', out = new Map<string, string>()): Map<string, string> {
   for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
     const r = rel ? `${rel}/${e.name}` : e.name;
     if (!rel && SKIP_TOP.has(e.name)) continue;
-    if (e.isDirectory()) files(dir, r, out);
-    else if (/^last_reserved_ip\./.test(e.name)) continue;
+    if (e.isDirectory()) {
+      out.set(`${r}/`, 'dir');
+      files(dir, r, out);
+    } else if (/^last_reserved_ip\./.test(e.name)) continue;
     else out.set(r, e.isFile() ? createHash('sha1').update(fs.readFileSync(path.join(dir, r))).digest('hex') : e.isSymbolicLink() ? `link:${fs.readlinkSync(path.join(dir, r))}` : 'special');
   }
   return out;
@@ -172,6 +181,8 @@ interface Outcome {
   state: string[];
   /** The error's code and message, for the summary (FUZZ_VERBOSE=1). */
   error?: string;
+  /** The error object's code, when it has a numeric one. */
+  errorCode?: number;
 }
 
 function show(index: number, n: FaultNode, req: FuzzRequest, r: RunResult): string {
@@ -197,6 +208,7 @@ async function check(index: number, n: FaultNode, req: FuzzRequest, base: Finger
       doc = undefined;
     }
     const e = doc as { code?: unknown; msg?: unknown } | undefined;
+    if (typeof e?.code === 'number') o.errorCode = e.code;
     o.error = `${String(e?.code)} ${String(e?.msg).replace(process.env.FUZZ_VERBOSE === "2" ? /[0-9A-Fa-f]{8}-[0-9A-Fa-f-]{27}/g : /[0-9A-Fa-f]{8}-[0-9A-Fa-f-]{27}|\d+(\.\d+)+|"[^"]*"/g, '~').slice(0, 90)}`;
     if (r.code === null) o.typed.push(`died by ${r.signal}: ${show(index, n, req, r)}`);
     else if (!e || typeof e !== 'object' || Array.isArray(e)) o.typed.push(`stdout is not one JSON object: ${show(index, n, req, r)}`);
@@ -264,14 +276,35 @@ function runPass(): Promise<Pass> {
   return pass;
 }
 
-function summary(p: Pass): string {
+const CHECKED = 'CHECK checked';
+
+function counts(p: Pass): Map<string, number> {
   const by = new Map<string, number>();
   for (const o of p.outcomes) {
     const key = `${/^(ADD|DEL|CHECK|GC|STATUS|VERSION)$/.test(o.verb) ? o.verb : 'other'} ${o.code === 0 ? 'ok' : 'error'}`;
     by.set(key, (by.get(key) ?? 0) + 1);
+    // A CHECK that got past the request's validation to the check itself: ok, or refused with a
+    // plugin-specific code (100 and up: the attachment is not as the prevResult says).
+    if (o.verb === 'CHECK' && (o.code === 0 || (o.errorCode ?? 0) >= 100)) by.set(CHECKED, (by.get(CHECKED) ?? 0) + 1);
   }
-  return [...by].sort().map(([k, v]) => `${k} ${v}`).join(', ');
+  return by;
 }
+
+function summary(p: Pass): string {
+  return [...counts(p)].sort().map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
+/**
+ * What a pass must have exercised, as a share of its requests: the properties above hold
+ * trivially for requests that all die at parsing. The fixed seed's 1,000 requests gave ADD ok 113,
+ * DEL ok 81, GC ok 17, STATUS ok 36, and 15 CHECKs that reached the check itself (none passes it:
+ * a generated prevResult never matches the standing pod); the floors are a third or less of that,
+ * so another seed passes them too, but a generator that stopped making requests the plugins
+ * accept does not.
+ */
+const FLOORS: [string, number][] = [['ADD ok', 0.03], ['DEL ok', 0.02], ['GC ok', 0.005], ['STATUS ok', 0.01], [CHECKED, 0.005]];
+/** Below this many requests (--only, a small --runs) the shares say nothing. */
+const FLOOR_MIN_RUNS = 500;
 
 test(`generated requests: every failure is exactly one typed CNI error object on stdout (never 999)`, async () => {
   const p = await runPass();
@@ -283,6 +316,17 @@ test(`generated requests: every failure is exactly one typed CNI error object on
   }
   const bad = p.outcomes.flatMap((o) => o.typed);
   assert.equal(bad, [], `${bad.length} request(s):\n    ${bad.slice(0, 20).join('\n    ')}`);
+});
+
+test(`generated requests: enough of them get through to each verb's work (${FLOORS.map(([k, f]) => `${k} >= ${f * 100}%`).join(', ')})`, async () => {
+  const p = await runPass();
+  if (p.outcomes.length < FLOOR_MIN_RUNS) {
+    console.log(`  fuzz: ${p.outcomes.length} requests, fewer than ${FLOOR_MIN_RUNS}: the floors are not checked`);
+    return;
+  }
+  const by = counts(p);
+  const short = FLOORS.filter(([k, f]) => (by.get(k) ?? 0) < Math.ceil(f * p.outcomes.length)).map(([k, f]) => `${k} ${by.get(k) ?? 0} < ${Math.ceil(f * p.outcomes.length)}`);
+  assert.equal(short, [], `too few requests exercised (${summary(p)}): ${short.join(', ')}`);
 });
 
 test('generated requests: none hangs past its deadline', async () => {

@@ -67,8 +67,11 @@ async function checkPoint(n: FaultNode, verb: 'ADD' | 'DEL', p: KillPoint, refer
   const step = (what: string, r: RunResult) => {
     if (r.code !== 0) problems.push(`${what}: ${describe(r)}`);
   };
-  if (!killed.landed || killed.landed.signature !== p.signature || killed.landed.occurrence !== p.occurrence) {
-    problems.push(`the run did not die on that call (it died on ${killed.landed ? `${killed.landed.syscall}#${killed.landed.nth} ${killed.landed.signature}` : 'nothing'}; ${describe(killed.result)})`);
+  // The kill must have happened, on that call: the plugin ended by SIGKILL (strace ends itself
+  // with its tracee's signal), and the call it landed on never returned.
+  if (killed.result.signal !== 'SIGKILL') problems.push(`the run was not killed by SIGKILL (${describe(killed.result)})`);
+  if (!killed.landed || !killed.landed.killed || killed.landed.signature !== p.signature || killed.landed.occurrence !== p.occurrence) {
+    problems.push(`the run did not die on that call (it died on ${killed.landed ? `${killed.landed.syscall}#${killed.landed.nth} ${killed.landed.signature}${killed.landed.killed ? '' : ' (returned normally)'}` : 'nothing'}; ${describe(killed.result)})`);
   }
   const del = await n.verb('DEL', CONTAINER, ns[0]);
   step('DEL after the kill', del);

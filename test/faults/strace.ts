@@ -190,7 +190,7 @@ export function killPoints(events: TraceEvent[], pluginExe: string): KillPoint[]
 
 export interface KilledRun {
   result: RunResult;
-  /** The call the plugin died on, if it died on one. */
+  /** The call the plugin died on (the when-th of its syscall, never returned), if it died on one. */
   landed?: TraceEvent;
   /** How many runs it took to land on the point (the count of libuv's stream writes varies). */
   attempts: number;
@@ -217,8 +217,9 @@ export async function runKilled(file: string, env: NodeJS.ProcessEnv, stdin: str
       before();
       const result = await run(STRACE, env, stdin, { args: [...STRACE_BASE, '-o', log, '-e', `trace=${[point.syscall, ...PROCESS_SYSCALLS].join(',')}`, '-e', `inject=${point.syscall}:signal=SIGKILL:when=${when}`, file] });
       const events = parseTrace(fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '', exe, hide).filter((e) => e.exe === exe && e.syscall === point.syscall);
-      // The injected call is the when-th of its thread; other calls cut short by the kill end in "= ?" too.
-      const landed = events.find((e) => e.killed && e.nth === when) ?? events.find((e) => e.nth === when);
+      // The injected call is the when-th of its thread and never returned; other calls cut short by
+      // the kill end in "= ?" too, but a when-th call that returned normally was not the one killed.
+      const landed = events.find((e) => e.killed && e.nth === when);
       last = { result, landed, attempts: attempt };
       if (landed && key(landed) === key(point)) return last;
       const target = events.find((e) => key(e) === key(point) && !e.killed);

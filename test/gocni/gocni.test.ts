@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sortedJson } from '../../conformance/runtime/libcni';
 import { emulatorAdmin } from '../../shared/hns/backends/emulator/admin';
-import { cniEnv, DEBIAN_CNI_DIR, DIST, plugin, PLUGINS, ROOT, runExe, scratchNode, type PluginName, type ScratchNode } from '../helpers/node';
+import { cniEnv, DEBIAN_CNI_DIR, DIST, exampleNode, newNamespace, plugin, PLUGINS, ROOT, runExe, type PluginName, type ScratchNode } from '../helpers/node';
 
 const TMP = path.join(ROOT, 'test', '.tmp', 'gocni');
 const DRIVER = path.join(TMP, 'gocni-driver');
@@ -172,14 +172,6 @@ function nodeNetwork(p: PluginName): NodeNetwork {
   return { name: net.Name, subnet };
 }
 
-function setUpNode(p: PluginName): ScratchNode {
-  const node = scratchNode('cni-gocni-');
-  emulatorAdmin(node.emulatorDir).setConfig({ managementIp: '192.168.10.21' });
-  const applied = runExe(plugin('hnsctl'), node.env, '', ['apply', path.join(ROOT, 'plugins', p, 'examples', 'node-network.json')]);
-  if (applied.code !== 0) throw new Error(`hnsctl apply: ${applied.stderr}`);
-  return node;
-}
-
 function hostLocalDir(node: ScratchNode): string {
   return path.join(node.dir, 'host-local');
 }
@@ -226,7 +218,7 @@ for (const p of PLUGINS) {
   const result = (): Promise<PluginRun> => {
     pending ??= (async () => {
       await prepare();
-      node = setUpNode(p);
+      node = exampleNode(p, 'cni-gocni-');
       const net = nodeNetwork(p);
       const state = emulatorAdmin(node.emulatorDir).readState();
       const baseline = { endpoints: Object.keys(state.endpoints).sort(), namespaces: Object.keys(state.namespaces).sort() };
@@ -331,7 +323,7 @@ for (const p of PLUGINS) {
 
   s('runtimeConfig with Go field names, the CRI labels in CNI_ARGS, the namespace GUID as CNI_NETNS', async () => {
     await prepare();
-    node = setUpNode('win-l2bridge');
+    node = exampleNode('win-l2bridge', 'cni-gocni-');
     const net = nodeNetwork('win-l2bridge');
     // A recording stand-in named like the plugin: keeps each call's CNI_* and stdin, then runs the real executable.
     const spyBin = path.join(node.dir, 'spy-bin');
@@ -351,8 +343,9 @@ for (const p of PLUGINS) {
       const env = Object.fromEntries(fs.readFileSync(path.join(calls, `${base}.env`), 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
       return { env, conf: JSON.parse(fs.readFileSync(path.join(calls, f), 'utf8')) as Record<string, unknown> };
     });
-    const setupOk = pod.steps.find((st) => st.name === 'setup')?.outcome === 'ok';
-    assert.equal(recorded.map((c) => c.env.CNI_COMMAND), setupOk ? ['ADD', 'CHECK', 'DEL', 'DEL'] : ['ADD', 'DEL', 'DEL']);
+    const setup = pod.steps.find((st) => st.name === 'setup');
+    assert.is(setup?.outcome, 'ok', `the pod's Setup (ADD) succeeded: ${JSON.stringify(setup)}`);
+    assert.equal(recorded.map((c) => c.env.CNI_COMMAND), ['ADD', 'CHECK', 'DEL', 'DEL']);
 
     const runtimeConfig = {
       portMappings: [{ HostPort: 30000, ContainerPort: 80, Protocol: 'TCP', HostIP: '' }],
@@ -376,12 +369,8 @@ for (const p of PLUGINS) {
     // comes after the cache entry was removed, so it has none.
     const dels = recorded.filter((c) => c.env.CNI_COMMAND === 'DEL');
     assert.is(dels[1]!.conf.prevResult, undefined, 'the second DEL has no prevResult');
-    if (setupOk) {
-      assert.is((dels[0]!.conf.prevResult as { cniVersion?: string } | undefined)?.cniVersion, '1.0.0', 'the first DEL carries the ADD result');
-      assert.ok(recorded[1]!.conf.prevResult, 'CHECK carries the ADD result');
-    } else {
-      assert.is(dels[0]!.conf.prevResult, undefined, 'no ADD result was cached, so no prevResult');
-    }
+    assert.is((dels[0]!.conf.prevResult as { cniVersion?: string } | undefined)?.cniVersion, '1.0.0', 'the first DEL carries the ADD result');
+    assert.ok(recorded[1]!.conf.prevResult, 'CHECK carries the ADD result');
   });
 
   s.run();
@@ -396,7 +385,7 @@ for (const p of PLUGINS) {
 
   s('Go field names (and "Options": null) make the same HNS endpoint as lower-case keys', async () => {
     await prepare();
-    node = setUpNode(p);
+    node = exampleNode(p, 'cni-gocni-');
     const n = node;
     const net = nodeNetwork(p);
     const base = { cniVersion: '1.0.0', name: net.name, type: p, capabilities: { portMappings: true, dns: true }, ipam: { type: 'builtin', subnet: net.subnet }, ...REQUIRED[p] };
@@ -411,9 +400,7 @@ for (const p of PLUGINS) {
     const endpoints: (HnsEndpoint | undefined)[] = [];
     const problems: string[] = [];
     variants.forEach(([label, runtimeConfig], i) => {
-      const ns = runExe(plugin('hnsctl'), n.env, '', ['namespace', 'create']);
-      assert.is(ns.code, 0, ns.stderr);
-      const netns = ns.stdout.trim();
+      const netns = newNamespace(n);
       const stdin = JSON.stringify({ ...base, runtimeConfig });
       const call = { containerId: `ctr-case-${i}`, netns };
       const add = runExe(plugin(p), cniEnv(n, { command: 'ADD', ...call }), stdin);

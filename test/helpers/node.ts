@@ -6,6 +6,7 @@ import { execPlugin } from '../../conformance/runtime/libcni';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { emulatorAdmin } from '../../shared/hns/backends/emulator/admin';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const DIST = path.join(ROOT, 'dist', 'linux-x64');
@@ -46,6 +47,33 @@ export function scratchNode(prefix = 'cni-node-'): ScratchNode {
     CNI_LOG_FILE: logFile,
   };
   return { dir, emulatorDir, stateDir, logFile, binDir, env, cleanup: () => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }) };
+}
+
+/** The management IP the scratch nodes' emulated HNS gives its networks. */
+export const MANAGEMENT_IP = '192.168.10.21';
+
+/**
+ * A scratch node as the plugin's node setup leaves it: the emulated HNS with management IP
+ * MANAGEMENT_IP, and plugins/<p>/examples/node-network.json applied with hnsctl.
+ */
+export function exampleNode(p: PluginName, prefix = 'cni-example-'): ScratchNode {
+  const node = scratchNode(prefix);
+  try {
+    emulatorAdmin(node.emulatorDir).setConfig({ managementIp: MANAGEMENT_IP });
+    const applied = runExe(plugin('hnsctl'), node.env, '', ['apply', path.join(ROOT, 'plugins', p, 'examples', 'node-network.json')]);
+    if (applied.code !== 0) throw new Error(`hnsctl apply of ${p}'s node-network.json exited ${applied.code}: ${applied.stderr}`);
+    return node;
+  } catch (err) {
+    node.cleanup();
+    throw err;
+  }
+}
+
+/** A new HNS namespace on the node (what containerd makes for each pod sandbox): its ID. */
+export function newNamespace(node: ScratchNode): string {
+  const r = runExe(plugin('hnsctl'), node.env, '', ['namespace', 'create']);
+  if (r.code !== 0) throw new Error(`hnsctl namespace create exited ${r.code}: ${r.stderr}`);
+  return r.stdout.trim();
 }
 
 export interface ExecResult {

@@ -10,6 +10,7 @@ import { run } from '../../tools/hnsctl/cli';
 import fs from 'node:fs';
 import { EmulatorAdmin } from '../../shared/hns/backends/emulator/admin';
 import { l2bridge, tempDir, V2, withEmulator, type Emu } from '../helpers/emulator';
+import { decodeText } from '../../shared/sys/text';
 
 interface Ran {
   code: number;
@@ -206,10 +207,15 @@ test('emulator profile / profiles / set / show change and show the emulated host
     assert.is(again.code, 0);
     assert.equal(e.admin.config().hnsVersion, { Major: 15, Minor: 4 }, 'choosing a profile drops the version knobs');
     assert.is(e.admin.config().providerAddressDelayMs, 1500, 'other knobs stay');
-    for (const argv of [['emulator', 'profile', 'ws2030'], ['emulator', 'set', 'nope', '1'], ['emulator', 'set', 'ipAllocation', 'sideways']]) {
+    const refused: [string[], number, RegExp][] = [
+      [['emulator', 'profile', 'ws2030'], 1, /^hnsctl: unknown profile ws2030; known: .*\bws2025\b/],
+      [['emulator', 'set', 'nope', '1'], 2, /^hnsctl: emulator set: unknown knob nope; known: .*\bipAllocation\b/],
+      [['emulator', 'set', 'ipAllocation', 'sideways'], 2, /^hnsctl: emulator set: ipAllocation is one of lowest, random\n/],
+    ];
+    for (const [argv, code, re] of refused) {
       const bad = await hnsctl(e, argv);
-      assert.ok(bad.code === 1 || bad.code === 2, argv.join(' '));
-      assert.match(bad.err, /ws2030|unknown knob nope|lowest, random/);
+      assert.is(bad.code, code, `${argv.join(' ')}: ${bad.err}`);
+      assert.match(bad.err, re, argv.join(' '));
     }
   }));
 
@@ -278,7 +284,8 @@ test('apply takes an array of networks, PowerShell\'s {value, Count} wrapper and
     assert.is(r.code, 0, r.err);
     assert.is(r.out.trim().split('\n').length, 2);
     const wrapped = JSON.stringify({ value: [{ ...V2_EXPORT, Name: 'c', Ipams: [{ Subnets: [{ IpAddressPrefix: '10.244.3.0/24' }] }] }], Count: 1 });
-    const utf16 = Buffer.from(`\uFEFF${wrapped}`, 'utf16le').toString('utf8');
+    // What Windows PowerShell 5.1's `>` writes: UTF-16LE with a byte order mark, read as hnsctl reads files.
+    const utf16 = decodeText(Buffer.from(`\uFEFF${wrapped}`, 'utf16le'));
     const w = await hnsctl(e, ['apply', 'f'], { f: utf16 });
     assert.is(w.code, 0, w.err);
     assert.match(w.out, /^created network c /);

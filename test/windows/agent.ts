@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
+import { waitFor } from '../helpers/wait';
 import { assertBalanced, assertThroughServer, BIN_WIN, prepare, startWine, stopWine, TMP, WINE, WineNode, winPath } from './rig';
 
 const WINE_ENV = { WINEPREFIX: path.join(TMP, 'prefix'), WINEDEBUG: '-all' };
@@ -47,13 +48,8 @@ function state(): string {
   return /STATE\s*:\s*\d+\s+(\w+)/.exec(q)?.[1] ?? q.trim();
 }
 
-async function until(what: string, check: () => boolean, ms: number): Promise<void> {
-  const t0 = Date.now();
-  while (!check()) {
-    if (Date.now() - t0 > ms) throw new Error(`${what}: not within ${ms / 1000} s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** `sc query` under Wine is slow: every 250 ms. */
+const until = (what: string, check: () => boolean, ms: number) => waitFor(what, check, ms, 250);
 
 /** The Linux host's IPv4 routes (/proc/net/route), which Wine's GetIpForwardTable2 reports. */
 function linuxRoutes(): string[] {

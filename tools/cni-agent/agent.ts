@@ -14,8 +14,8 @@ import type { AgentConfig } from '../../shared/config/agent';
 import { isBridged } from '../../shared/config/agent';
 import { openHostRoutes } from '../../shared/host/backend';
 import type { Family, HostRoutes, RouteRequest } from '../../shared/host/routes';
-import { annotationChanges, flannelKeys, flannelVxlanAnnotations } from '../../shared/kube/annotations';
-import { type NodeInfo, peerOf, sameForAgent } from '../../shared/kube/nodes';
+import { annotationChanges, flannelKeys, flannelVxlanAnnotations, publicIpToPublish } from '../../shared/kube/annotations';
+import { type NodeInfo, nodeMap, peerOf, sameForAgent } from '../../shared/kube/nodes';
 import { httpStatus, NodeWatcher } from '../../shared/kube/watch';
 import type { KubeNodeClient } from '../../shared/kube/client';
 import { NodeStateError } from '../../shared/node/errors';
@@ -30,6 +30,7 @@ import { startProbeServer, type ProbeServer } from './http';
 import type { AgentLog } from './log';
 import { agentMetrics, type AgentMetrics } from './metrics';
 import { FilePeers } from './peers-file';
+import { errorText } from '../../shared/log/logger';
 
 export interface AgentDeps {
   cfg: AgentConfig;
@@ -189,8 +190,7 @@ export class Agent {
       try {
         const list = await this.deps.kube.list();
         this.metrics.kubeRequests.inc({ verb: 'list', outcome: 'ok' });
-        const { nodeInfo } = await import('../../shared/kube/nodes');
-        this.listed = new Map(list.items.map(nodeInfo).filter((n): n is NodeInfo => !!n).map((n) => [n.name, n]));
+        this.listed = nodeMap(list.items);
       } catch (err) {
         this.metrics.kubeRequests.inc({ verb: 'list', outcome: 'error' });
         this.logError('kube-list', err);
@@ -314,7 +314,7 @@ export class Agent {
       this.status.lastError = undefined;
       m.reconciles.inc({ kind: pass, outcome: 'ok' });
     } catch (err) {
-      const text = err instanceof Error ? err.message : String(err);
+      const text = errorText(err);
       this.status.lastError = text;
       m.errors.inc({ stage: err instanceof NodeStateError ? `${stage}:${err.kind}` : stage });
       m.reconciles.inc({ kind: pass, outcome: 'error' });
@@ -341,7 +341,7 @@ export class Agent {
     if (cfg.mode !== 'win-overlay' || !kube || !cfg.flannel.publish || !report.drMac) return;
     const own = this.nodes()?.get(cfg.node);
     if (!own) return;
-    const publicIp = facts.nodeIPs.find((ip) => parseIp(ip)?.family === 4) ?? report.providerAddress;
+    const publicIp = publicIpToPublish(own.annotations, this.keys, facts.nodeIPs.find((ip) => parseIp(ip)?.family === 4) ?? report.providerAddress);
     if (!publicIp) return;
     const changes = annotationChanges(own.annotations, flannelVxlanAnnotations(this.keys, { vni: cfg.vni, vtepMac: report.drMac, publicIp }));
     if (Object.keys(changes).length === 0) return;
@@ -381,7 +381,7 @@ export class Agent {
 
   /** Logs an error, but the same one at most once a minute (a long outage must not fill the disk). */
   private logError(step: string, err: unknown, fields: Record<string, unknown> = {}): void {
-    const text = `${step}: ${err instanceof Error ? err.message : String(err)}`;
+    const text = `${step}: ${errorText(err)}`;
     if (text === this.lastErrorLogged.text && Date.now() - this.lastErrorLogged.at < 60_000) return;
     this.lastErrorLogged = { text, at: Date.now() };
     this.deps.log.error(step, err, fields);

@@ -9,11 +9,12 @@
 // Inside the suite's executable this module is loaded from a SEA asset (tools/suite/main.ts), so
 // that the Kubernetes client it brings never enters the plugins' start-up.
 
-import fs from 'node:fs';
 import { AgentConfigError, parseAgentConfig, type AgentConfig } from '../../shared/config/agent';
 import { PRODUCT_VERSION } from '../../shared/version';
 import { Agent } from './agent';
 import { AgentLog } from './log';
+import { readTextFile } from '../../shared/sys/text';
+import { writeStderr, writeStdout } from '../../shared/cni/stdio';
 
 export const USAGE = `usage: cni-agent --config <file> [--node <name>] [--once] [--service [<name>]]
 
@@ -56,18 +57,20 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-function say(fd: number, text: string): void {
-  try {
-    fs.writeSync(fd, text);
-  } catch {
-    /* closed */
-  }
+function say(fd: 1 | 2, text: string): void {
+  if (fd === 1) {
+    try {
+      writeStdout(text);
+    } catch {
+      /* closed */
+    }
+  } else writeStderr(text);
 }
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, node?: string): AgentConfig {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readTextFile(file);
   } catch (err) {
     throw new AgentConfigError(file, undefined, `cannot read ${file}: ${(err as Error).message}`);
   }

@@ -32,10 +32,6 @@ export class Counter implements Family {
     else this.values.set(key, { labels, value: by });
   }
 
-  get(labels: Labels = {}): number {
-    return this.values.get(labelText(labels))?.value ?? 0;
-  }
-
   render(): string[] {
     return [...this.values.values()].map((v) => `${this.name}${labelText(v.labels)} ${num(v.value)}`);
   }

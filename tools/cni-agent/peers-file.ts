@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { formats } from '../../shared/net/formats';
 import type { Peer } from '../../shared/node/peers';
+import { readTextFile } from '../../shared/sys/text';
 
 export class PeerFileError extends Error {
   constructor(readonly file: string, readonly key: string | undefined, message: string) {
@@ -23,7 +24,7 @@ function list(v: unknown): unknown[] {
 export function parsePeerFile(text: string, file: string): Peer[] {
   let doc: unknown;
   try {
-    doc = JSON.parse(text.replace(/^\uFEFF/, ''));
+    doc = JSON.parse(text);
   } catch (err) {
     throw new PeerFileError(file, undefined, `${file} is not valid JSON: ${(err as Error).message}`);
   }
@@ -65,7 +66,7 @@ export class FilePeers {
   refresh(): boolean {
     let text: string;
     try {
-      text = fs.readFileSync(this.file, 'utf8');
+      text = readTextFile(this.file);
     } catch (err) {
       this.lastError = new PeerFileError(this.file, undefined, `cannot read the peer file ${this.file}: ${(err as Error).message}`);
       return false;

@@ -12,7 +12,7 @@ import type { HnsClient } from '../../shared/hns/client';
 import { SCHEMA_V2 } from '../../shared/hns/model/common';
 import type { HostComputeEndpoint } from '../../shared/hns/model/endpoint';
 import type { HostComputeNamespace } from '../../shared/hns/model/namespace';
-import type { HostComputeNetwork } from '../../shared/hns/model/network';
+import { type HostComputeNetwork, NETWORK_MODES } from '../../shared/hns/model/network';
 
 export interface ApplyFile {
   networks?: HostComputeNetwork[];
@@ -29,16 +29,6 @@ const GUID = /^[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$/;
 
 export class ApplyError extends Error {}
 
-/**
- * PowerShell writes files as UTF-16LE with a BOM (`>` in Windows PowerShell 5.1) or UTF-8 with a
- * BOM; read as UTF-8, the first has a NUL after every ASCII character. Undo both.
- */
-function cleanText(text: string): string {
-  let t = text.replace(/^\uFEFF/, '');
-  if (t.includes('\u0000')) t = t.replace(/^[\uFFFD\uFEFF]+/, '').replace(/\u0000/g, '');
-  return t;
-}
-
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => !!v && typeof v === 'object' && !Array.isArray(v);
 
@@ -51,7 +41,6 @@ function checkDepth(v: unknown, where: string): void {
   else if (isObj(v)) for (const [k, x] of Object.entries(v)) checkDepth(x, `${where}.${k}`);
 }
 
-const NETWORK_TYPES = ['NAT', 'ICS', 'Transparent', 'L2Bridge', 'L2Tunnel', 'Overlay', 'Private', 'Internal', 'Mirrored', 'Infiniband', 'ConstrainedICS'];
 /** Filled by the service; an exported document carries the other node's. */
 const SERVICE_KEYS = ['ID', 'Id', 'Version', 'State', 'Health', 'Resources'];
 const SERVICE_POLICIES = new Set(['provideraddress', 'drmacaddress']);
@@ -80,7 +69,7 @@ function fromV2(doc: Json): HostComputeNetwork {
  * Settings. Output-only v1 fields (ManagementIP, DrMacAddress, LayeredOn, counters) are dropped.
  */
 function fromV1(doc: Json, where: string): HostComputeNetwork {
-  const type = typeof doc.Type === 'string' ? NETWORK_TYPES.find((t) => t.toLowerCase() === (doc.Type as string).toLowerCase()) : undefined;
+  const type = typeof doc.Type === 'string' ? NETWORK_MODES.find((t) => t.toLowerCase() === (doc.Type as string).toLowerCase()) : undefined;
   if (doc.Type !== undefined && !type) throw new ApplyError(`${where}: unknown network Type ${JSON.stringify(doc.Type)}`);
   const net: HostComputeNetwork = { SchemaVersion: { Major: 2, Minor: 0 }, Name: doc.Name as string };
   if (type) net.Type = type as HostComputeNetwork['Type'];
@@ -141,7 +130,7 @@ function bareNetworks(doc: unknown): ApplyFile {
 export function parseApplyFile(text: string): ApplyFile {
   let doc: unknown;
   try {
-    doc = JSON.parse(cleanText(text));
+    doc = JSON.parse(text);
   } catch (err) {
     throw new ApplyError(`not valid JSON: ${(err as Error).message}`);
   }

@@ -2,10 +2,10 @@
 // The entry stays small; the commands are in cli.ts. Output goes through file descriptors, not
 // process.stdout (a net.Socket that breaks under Wine).
 
-import fs from 'node:fs';
 import { writeStderr, writeStdout } from '../../shared/cni/stdio';
 import { openBackend } from '../../shared/hns/backend';
 import { openHostRoutes } from '../../shared/host/backend';
+import { readTextFile } from '../../shared/sys/text';
 import { run } from './cli';
 
 export function hnsctl(argv: string[]): Promise<number> {
@@ -14,6 +14,7 @@ export function hnsctl(argv: string[]): Promise<number> {
     openHost: () => openHostRoutes(process.env, process.platform),
     out: writeStdout,
     err: writeStderr,
-    readFile: (file) => fs.readFileSync(file, 'utf8'),
+    // PowerShell's UTF-16 files included (shared/sys/text.ts).
+    readFile: readTextFile,
   });
 }

@@ -39,6 +39,7 @@ test('errors name the key', () => {
   const { node: _n, ...noNode } = base;
   assert.is(error(noNode).key, 'node');
   assert.is(parseAgentConfig(JSON.stringify(noNode), 'agent.json', {}, 'win32', { node: 'from-args' }).node, 'from-args', '--node');
+  assert.is(parseAgentConfig(JSON.stringify({ ...base, node: 'WIN-NODE1' }), 'agent.json', {}, 'win32').node, 'win-node1', 'a Windows host name, as the kubelet names its Node');
   assert.is(error({ ...base, network: '' }).key, 'network');
   assert.is(error({ ...base, vni: 1 }).key, 'vni');
   assert.match(error({ ...base, mode: 'win-overlay', vni: 1 }).message, /key "vni" must be >= 4096, got 1/);

@@ -117,6 +117,16 @@ test('every call has a deadline: a late answer is HnsTimeoutError (CNI code 11)'
     await new Promise((r) => setTimeout(r, 350)); // let the late answer land before the directory goes
   }));
 
+test('a version asked while the service is down is asked again once it is up (a long-lived client, the node agent)', () =>
+  withEmulator(async (e) => {
+    const c = client(e);
+    e.admin.stopService();
+    await rejectsWith(c.features(), HnsUnavailableError);
+    e.admin.startService();
+    assert.equal(await c.serviceVersion(), { Major: 13, Minor: 3 });
+    assert.is((await c.features()).disableHostPort, false);
+  }));
+
 test('a service that is stopping is HnsUnavailableError, worth a retry', () =>
   withEmulator(async (e) => {
     await e.admin.setFaults([{ op: 'CreateNamespace', hr: 0x803b0020, count: 1 }]);

@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { annotationChanges, flannelKeys, flannelVxlanAnnotations, readFlannelLease } from '../../../shared/kube/annotations';
+import { annotationChanges, flannelKeys, flannelVxlanAnnotations, publicIpToPublish, readFlannelLease } from '../../../shared/kube/annotations';
 import { nodeInfo, peerOf, sameForAgent } from '../../../shared/kube/nodes';
 
 test('annotation names for a prefix, as flannel derives them (annotations_test.go cases)', () => {
@@ -16,6 +16,7 @@ test('annotation names for a prefix, as flannel derives them (annotations_test.g
     backendData: 'flannel.alpha.coreos.com/backend-data',
     backendType: 'flannel.alpha.coreos.com/backend-type',
     publicIp: 'flannel.alpha.coreos.com/public-ip',
+    publicIpOverwrite: 'flannel.alpha.coreos.com/public-ip-overwrite',
     subnetKubeManaged: 'flannel.alpha.coreos.com/kube-subnet-manager',
   });
 });
@@ -26,6 +27,15 @@ test('a lease is read only from a Node flannel manages; malformed backend-data g
   assert.equal(readFlannelLease(a, k), { backendType: 'vxlan', publicIp: '192.168.10.21', vni: 4096, vtepMac: 'ae:4f:1c:22:01:9b' });
   assert.is(readFlannelLease({ ...a, [k.subnetKubeManaged]: 'false' }, k), undefined);
   assert.equal(readFlannelLease({ ...a, [k.backendData]: 'not json' }, k), { backendType: 'vxlan', publicIp: '192.168.10.21' });
+  // flannel decodes backend-data with encoding/json: keys in any case.
+  assert.equal(readFlannelLease({ ...a, [k.backendData]: '{"vni":4096,"vtepmac":"ae:4f:1c:22:01:9b"}' }, k), { backendType: 'vxlan', publicIp: '192.168.10.21', vni: 4096, vtepMac: 'ae:4f:1c:22:01:9b' });
+});
+
+test('the public-ip published is the Node\'s public-ip-overwrite when an operator set one (flannel kube.go, e2e test_public-ip-overwrite)', () => {
+  const k = flannelKeys();
+  assert.is(publicIpToPublish({ [k.publicIpOverwrite]: '203.0.113.7' }, k, '192.168.10.21'), '203.0.113.7');
+  assert.is(publicIpToPublish({ [k.publicIpOverwrite]: '' }, k, '192.168.10.21'), '192.168.10.21');
+  assert.is(publicIpToPublish(undefined, k, '192.168.10.21'), '192.168.10.21');
 });
 
 test('this node\'s lease: its DR MAC as flannel writes a MAC, VNI, public IP, and the subnet-manager mark', () => {

@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NodeWatcher, type NodeApi, type NodeList, type WatchEvent } from '../../../shared/kube/watch';
 import type { NodeObject } from '../../../shared/kube/nodes';
+import { waitFor } from '../../helpers/wait';
 
 const node = (name: string, rv: number, podCIDR = '10.244.1.0/24'): NodeObject => ({ metadata: { name, resourceVersion: String(rv) }, spec: { podCIDRs: [podCIDR] }, status: { addresses: [{ type: 'InternalIP', address: '192.168.10.1' }] } });
 
@@ -43,15 +44,7 @@ class FakeApi implements NodeApi {
   }
 }
 
-const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, check: () => boolean, ms = 2_000): Promise<void> {
-  const t0 = Date.now();
-  while (!check()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out: ${what}`);
-    await tick(2);
-  }
-}
+const until = (what: string, check: () => boolean, ms = 2_000) => waitFor(what, check, ms, 2);
 
 function watcher(api: FakeApi, opts: Partial<ConstructorParameters<typeof NodeWatcher>[2]> = {}) {
   const log: string[] = [];
@@ -118,8 +111,18 @@ test('an outage: errors back off, the cache is kept, and the watch resumes where
   assert.equal([...w.nodes.keys()], ['a', 'b'], 'nothing forgotten');
   assert.ok(api.watches.every((x) => x.rv === '6'), 'every retry resumes from the last resourceVersion');
   assert.is(api.lists, 1, 'an outage is no reason to relist');
+  // Every watch opened from here on stays open: the first of them must be the one the cache follows.
   api.watchFailure = undefined;
-  await until('watching again', () => api.watches.length >= 5 && !api.current.aborted);
+  const cleared = api.watches.length;
+  await until('watching again', () => api.watches.length > cleared);
+  const again = api.watches[cleared]!;
+  assert.is(again.rv, '6', 'resumed from the last resourceVersion');
+  again.emit({ type: 'ADDED', object: node('c', 7) });
+  assert.equal([...w.nodes.keys()].sort(), ['a', 'b', 'c'], 'an event on the new watch reaches the cache');
+  assert.is(w.resourceVersion, '7');
+  assert.ok(log.includes('change c new now'));
+  assert.not.ok(again.aborted, 'the new watch is still open');
+  assert.is(api.watches.length, cleared + 1, 'and no other was opened');
   assert.ok(log.filter((l) => l === 'error watch').length >= 3);
   await w.stop();
 });

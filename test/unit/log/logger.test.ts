@@ -54,6 +54,23 @@ test('rotation by size: the full file becomes .1, older ones shift, at most `kee
   }
 });
 
+test('a long-lived logger (the node agent) rotates as it writes, without being reopened', () => {
+  const dir = scratch();
+  try {
+    const file = path.join(dir, 'agent.log');
+    const log = new Logger({ file, maxBytes: 1000, keep: 2 }, { pad: 'x'.repeat(150) });
+    for (let i = 0; i < 20; i++) log.event('pass', { i });
+    log.close();
+    const names = fs.readdirSync(dir).sort();
+    assert.equal(names, ['agent.log', 'agent.log.1', 'agent.log.2']);
+    for (const n of names) assert.ok(fs.statSync(path.join(dir, n)).size < 1000 + 250, `${n} stayed near maxBytes`);
+    const last = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).i);
+    assert.is(last.at(-1), 19, 'the newest line is in the live file');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('an unwritable log never throws: the invocation goes on', async () => {
   const dir = scratch();
   try {

@@ -6,11 +6,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseAgentConfig } from '../../../shared/config/agent';
 import { featuresOf } from '../../../shared/hns/features';
-import { renderConflist } from '../../../shared/node/conflist';
+import { renderConflist, writeConflist } from '../../../shared/node/conflist';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { NodeStateError } from '../../../shared/node/errors';
 import { desiredHostEndpoint, holdsHostAddresses } from '../../../shared/node/host-endpoint';
 import { checkExistingNetwork, desiredNetwork, type NetworkSpec } from '../../../shared/node/network';
-import { desiredPolicies, desiredRoutes, diffByKey, goMac, otherPeers, policyKey, type Peer } from '../../../shared/node/peers';
+import { desiredPolicies, desiredRoutes, goMac, otherPeers, policyKey, type Peer } from '../../../shared/node/peers';
 
 const ws2022 = featuresOf({ Major: 13, Minor: 3 });
 const ws2019rtm = featuresOf({ Major: 9, Minor: 1 });
@@ -136,10 +139,20 @@ test('win-overlay policies: flannel\'s RemoteSubnetRoute per peer, MAC in Go\'s 
   assert.is(goMac('0e2a.0af4.0307'), undefined);
 });
 
-test('a diff by key: only what changed', () => {
-  const { add, remove } = diffByKey(new Map([['x', 1], ['y', 2]]), new Map([['y', 'Y'], ['z', 'Z']]));
-  assert.equal(add, [['x', 1]]);
-  assert.equal(remove, [['z', 'Z']]);
+test('the conflist is written readable by operators (0644) whatever the umask, and only when it changes', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conflist-'));
+  const old = process.umask(0o077);
+  try {
+    const file = path.join(dir, 'net.d', '10-cbr0.conflist');
+    assert.ok(writeConflist(file, '{"name":"cbr0"}\n'));
+    assert.is(fs.statSync(file).mode & 0o777, 0o644);
+    assert.not.ok(writeConflist(file, '{"name":"cbr0"}\n'), 'same content: not written again');
+    assert.ok(writeConflist(file, '{"name":"cbr1"}\n'));
+    assert.is(fs.statSync(file).mode & 0o777, 0o644);
+  } finally {
+    process.umask(old);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

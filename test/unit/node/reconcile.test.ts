@@ -40,7 +40,7 @@ test('a record left "adding" by a crash: adopted if the route is there, dropped 
     const first = reconciler(e);
     await first.r.ensureNode(ME);
     await first.r.syncPeers(PEERS, 'full');
-    const rec = first.records.load('cbr0', 'host-gateway');
+    const rec = first.records.load('cbr0', 'host-gateway').record;
     assert.equal(rec.routes.map((x) => [x.destinationPrefix, x.state]), [['10.244.2.0/24', 'added'], ['10.244.3.0/24', 'added']]);
     // As if the agent died between recording and making: one made, one not.
     rec.routes[0]!.state = 'adding';
@@ -51,8 +51,24 @@ test('a record left "adding" by a crash: adopted if the route is there, dropped 
     await second.r.ensureNode(ME);
     const report = await second.r.syncPeers(PEERS, 'full');
     assert.equal([report.added, report.removed], [0, 0], 'nothing made again, nothing removed');
-    assert.equal(second.records.load('cbr0', 'host-gateway').routes.map((x) => [x.destinationPrefix, x.state]), [['10.244.2.0/24', 'added'], ['10.244.3.0/24', 'added']]);
+    assert.equal(second.records.load('cbr0', 'host-gateway').record.routes.map((x) => [x.destinationPrefix, x.state]), [['10.244.2.0/24', 'added'], ['10.244.3.0/24', 'added']]);
     assert.equal(e.admin.readCalls().filter((c) => c.op === 'CreateIpForwardEntry2' || c.op === 'DeleteIpForwardEntry2'), []);
+  }));
+
+test('a record the agent cannot read (cut short by a power loss) is a warning: the agent starts, and leaves what it cannot prove is its own', () =>
+  withEmulator(async (e) => {
+    e.admin.updateConfig({ managementIp: '192.168.10.11' });
+    const first = reconciler(e);
+    await first.r.ensureNode(ME);
+    await first.r.syncPeers(PEERS, 'full');
+    fs.writeFileSync(first.records.file, '{"version":1,"rou');
+    const second = reconciler(e);
+    assert.ok(second.events.includes('record-damaged'), second.events.join(', '));
+    await second.r.ensureNode(ME);
+    const report = await second.r.syncPeers(PEERS.slice(0, 1), 'full');
+    assert.is(report.removed, 0, 'nothing removed on the word of no record');
+    assert.equal(await netmgmt(e), ['10.244.2.0/24 via 192.168.10.12', '10.244.3.0/24 via 192.168.10.13']);
+    assert.is(second.records.load('cbr0', 'host-gateway').damaged, undefined, 'the damaged record was replaced');
   }));
 
 test('an event pass meets a route someone else made: conflict, not owned, never removed', () =>
@@ -64,7 +80,7 @@ test('an event pass meets a route someone else made: conflict, not owned, never 
     await e.admin.addHostRoute({ DestinationPrefix: '10.244.3.0/24', NextHop: '192.168.10.13', InterfaceIndex: node.uplink!.index });
     const report = await r.syncPeers(PEERS, 'event');
     assert.equal([report.added, report.foreign], [0, 1]);
-    assert.equal(records.load('cbr0', 'host-gateway').routes.map((x) => x.destinationPrefix), ['10.244.2.0/24']);
+    assert.equal(records.load('cbr0', 'host-gateway').record.routes.map((x) => x.destinationPrefix), ['10.244.2.0/24']);
     const gone = await r.syncPeers([], 'event');
     assert.is(gone.removed, 1);
     assert.equal(await netmgmt(e), ['10.244.3.0/24 via 192.168.10.13'], 'only the agent\'s own route was removed');
@@ -93,13 +109,13 @@ test('overlay: policies recorded on a network that was re-created are forgotten 
     const { r, records } = reconciler(e, 'win-overlay');
     const first = await r.ensureNode(ME);
     await r.syncPeers(PEERS, 'full');
-    assert.is(records.load('vxlan0', 'win-overlay').policies.length, 2);
+    assert.is(records.load('vxlan0', 'win-overlay').record.policies.length, 2);
     await new HnsClient(e.api).deleteNetwork(first.networkId);
     const again = await r.ensureNode(ME);
     assert.not.equal(again.networkId, first.networkId);
     const report = await r.syncPeers(PEERS, 'full');
     assert.is(report.added, 2);
-    assert.ok(records.load('vxlan0', 'win-overlay').policies.every((p) => p.networkId === again.networkId));
+    assert.ok(records.load('vxlan0', 'win-overlay').record.policies.every((p) => p.networkId === again.networkId));
     assert.ok(fs.existsSync(path.join(e.dir, 'conf', '10-vxlan0.conflist')));
   }));
 

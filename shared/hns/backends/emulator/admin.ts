@@ -4,7 +4,7 @@
 
 import fs from 'node:fs';
 import type { HostComputeEndpoint } from '../../model/endpoint';
-import type { HostComputeNetwork } from '../../model/network';
+import { type HostComputeNetwork, NetworkFlags } from '../../model/network';
 import { formatIp, parseIp } from '../../../net/ip';
 import { type CallRecord, readCalls } from './calllog';
 import { chooseProfile, type EmulatorConfig, type ProfileChoice, readConfig, readConfigFile } from './config';
@@ -12,9 +12,9 @@ import { dropEndpoint, createEndpoint } from './endpoints';
 import type { Fault } from './faults';
 import { readJson, writeAtomic } from './fsio';
 import { findProfile, profileNames } from './profiles';
-import { RPC_S_SERVER_UNAVAILABLE, serviceDown, startService, stopService, type ServiceDown } from './service';
+import { RPC_S_SERVER_UNAVAILABLE, startService, stopService } from './service';
 import { createHostRoute, deleteHostRoute, type EmulatedInterface, type EmulatedRoute, flushHostRoutes, hostInterfaces, hostRoutes, type InterfaceRef, rebootHost, resetHost, type RouteSpec, setHostForwarding } from './host';
-import { type EmulatorState, fileIn, importState, NON_PERSISTENT_FLAG, readState, resetStore, type StoreTx, updateStore, withStateLock } from './store';
+import { type EmulatorState, fileIn, freshHost, FRESH_COUNTERS, importState, readState, type StoreTx, updateStore, withStateLock } from './store';
 
 export class EmulatorAdmin {
   constructor(readonly dir: string) {}
@@ -24,7 +24,7 @@ export class EmulatorAdmin {
     fs.mkdirSync(this.dir, { recursive: true });
     await withStateLock(this.dir, readConfig(this.dir), () => {
       for (const f of ['config', 'faults', 'calls', 'service', 'state'] as const) fs.rmSync(fileIn(this.dir, f), { force: true });
-      resetStore(this.dir, readConfig(this.dir));
+      freshHost(this.dir, readConfig(this.dir));
       resetHost(this.dir);
     });
   }
@@ -121,10 +121,10 @@ export class EmulatorAdmin {
         const net = tx.get('Network', id)!;
         tx.dropAllocHints(id);
         const nat = net.Type === undefined || net.Type === 'NAT';
-        if (!cfg.rebootKeepsNetworks || ((net.Flags ?? 0) & NON_PERSISTENT_FLAG) !== 0 || (nat && !cfg.rebootKeepsNatNetworks)) tx.drop('Network', id);
+        if (!cfg.rebootKeepsNetworks || ((net.Flags ?? 0) & NetworkFlags.EnableNonPersistent) !== 0 || (nat && !cfg.rebootKeepsNatNetworks)) tx.drop('Network', id);
       }
       // Compartments are numbered afresh after a boot.
-      tx.setNextCompartmentId(2);
+      tx.setNextCompartmentId(FRESH_COUNTERS.nextCompartmentId);
       // Routes made at run time (CreateIpForwardEntry2) and forwarding flags do not survive it.
       rebootHost(this.dir);
     });
@@ -158,10 +158,6 @@ export class EmulatorAdmin {
 
   startService(): void {
     startService(this.dir);
-  }
-
-  serviceDown(): ServiceDown | undefined {
-    return serviceDown(this.dir);
   }
 
   /**

@@ -16,11 +16,11 @@ import type { HostComputeEndpoint, IpConfiguration } from '../../model/endpoint'
 import type { HostComputeNetwork, MacPool, Subnet } from '../../model/network';
 import { type Cidr, contains, formatIp, type Ip, lastAddress, networkAddress, parseCidr, parseIp } from '../../../net/ip';
 import { fail } from './failure';
-import { type AllocHints, ipKey, macHex, type StoreTx } from './store';
+import { isRemote } from './objects';
+import { addressKey, type AllocHints, macHex, type StoreTx } from './store';
 
 /** Subnet flag: the gateway (route NextHop) may be given to an endpoint. */
 const DO_NOT_RESERVE_GATEWAY = 1;
-const REMOTE_ENDPOINT = 1;
 /** Random picks tried before falling back to the lowest free address. */
 const RANDOM_TRIES = 32;
 
@@ -57,14 +57,6 @@ function subnetsOf(net: HostComputeNetwork): SubnetView[] {
   return out;
 }
 
-function isRemote(ep: HostComputeEndpoint): boolean {
-  return ((ep.Flags ?? 0) & REMOTE_ENDPOINT) !== 0;
-}
-
-function keyOf(ip: Ip): string {
-  return `${ip.family}-${ip.value.toString(16)}`;
-}
-
 function randomBelow(n: bigint): bigint {
   // Only with the random-allocation knob: the crypto module is not loaded otherwise.
   const { randomBytes } = require('node:crypto') as typeof import('node:crypto');
@@ -80,7 +72,7 @@ function allocate(tx: StoreTx, net: HostComputeNetwork, sub: SubnetView, hints: 
     const v = base + off;
     if (sub.reserved.has(v)) return undefined;
     const ip: Ip = { family: sub.cidr.ip.family, value: v };
-    const k = keyOf(ip);
+    const k = addressKey(ip);
     return mine.has(k) || tx.ipHolders(net.ID!, k).length > 0 ? undefined : ip;
   };
   if (tx.cfg.ipAllocation === 'random' && size > 2n) {
@@ -121,7 +113,7 @@ export function assignIps(tx: StoreTx, net: HostComputeNetwork, ep: HostComputeE
       if (!sub) fail('HCN_E_SUBNET_NOT_FOUND', `{{IpConfigurations,network ${net.Name ?? net.ID} has no static subnet to allocate from}}`);
       hints ??= tx.allocHints(net.ID!);
       const ip = allocate(tx, net, sub, hints, mine);
-      mine.add(keyOf(ip));
+      mine.add(addressKey(ip));
       return { ...want, IpAddress: formatIp(ip), PrefixLength: want.PrefixLength ?? sub.cidr.prefix };
     }
     const ip = parseIp(want.IpAddress);
@@ -131,7 +123,7 @@ export function assignIps(tx: StoreTx, net: HostComputeNetwork, ep: HostComputeE
       if (!sub) fail('HCN_E_INVALID_IP', `{{IpAddress,${want.IpAddress} is in no subnet of network ${net.Name ?? net.ID}}}`);
       if (sub.reserved.has(ip.value)) fail('HCN_E_ADDR_INVALID_OR_RESERVED', `{{IpAddress,${want.IpAddress}}}`);
     }
-    const k = keyOf(ip);
+    const k = addressKey(ip);
     const holders = tx.ipHolders(net.ID!, k);
     const conflict = mine.has(k) || holders.some((h) => !tx.cfg.remoteSharesLocalIps || h.remote === remote);
     if (conflict) fail('ERROR_OBJECT_ALREADY_EXISTS', `{{IpAddress,${want.IpAddress} belongs to another endpoint}}`);
@@ -182,12 +174,12 @@ const DEFAULT_POOL_SIZE = 0x1000;
 /** Pools that fit below 00-15-5D-FF-FF-FF. */
 const DEFAULT_POOLS = 0x600000 / DEFAULT_POOL_SIZE;
 
-export function macToNumber(mac: string): number {
+function macToNumber(mac: string): number {
   return parseInt(mac.replace(/[-:]/g, ''), 16);
 }
 
 /** `00-15-5D-A0-00-07`: dashes, upper case, as the service writes MACs. */
-export function numberToMac(n: number): string {
+function numberToMac(n: number): string {
   return n.toString(16).toUpperCase().padStart(12, '0').match(/../g)!.join('-');
 }
 
@@ -212,5 +204,3 @@ export function allocateMac(tx: StoreTx, net: HostComputeNetwork): string {
   }
   fail('E_FAIL', `{{MacAddress,the MAC pool of network ${net.Name ?? net.ID} is exhausted}}`);
 }
-
-export { ipKey };

@@ -11,144 +11,53 @@
 //
 // Everything else in a document keeps the exact, case-sensitive matching of the schemas.
 
-import policySchema from '../../model/policy.schema.json';
-import commonSchema from '../../model/common.schema.json';
+import { canonicalize, type CanonicalOptions } from '../../../schema/decode';
+import { nodes, roots, type ShapeNode } from '../../../schema/shapes.generated';
 import { extraSettingsKeys } from './settings';
 
 type Json = Record<string, unknown>;
 export type PolicyFamily = 'endpoint' | 'network' | 'subnet';
 
-interface SchemaNode {
-  $ref?: string;
-  properties?: Record<string, SchemaNode>;
-  items?: SchemaNode;
-  allOf?: SchemaNode[];
-  anyOf?: SchemaNode[];
-  oneOf?: SchemaNode[];
-  enum?: unknown[];
-  if?: { properties?: { Type?: { const?: string } } };
-  then?: { properties?: { Settings?: SchemaNode } };
-}
-
-const SCHEMAS: Record<string, { $defs?: Record<string, SchemaNode> }> = {
-  'hcn-policy': policySchema as never,
-  'hcn-common': commonSchema as never,
+/** The policy definitions' shapes (build.mjs writes them from model/policy.schema.json). */
+const ROOT: Record<PolicyFamily, number> = {
+  endpoint: roots['hcn-policy#/$defs/endpointPolicy'],
+  network: roots['hcn-policy#/$defs/networkPolicy'],
+  subnet: roots['hcn-policy#/$defs/subnetPolicy'],
 };
 
-interface Resolved {
-  node: SchemaNode;
-  base: string;
+/**
+ * Keys fold (an exact key wins; a key also given exactly stays as sent, so the schema refuses
+ * it), and so does the Type name; enum values inside Settings do not. Unknown keys stay for the
+ * schema to refuse.
+ */
+const HNS: CanonicalOptions = { foldOnly: true, enumValues: 'top', duplicates: 'keep' };
+
+/** Whether the schema gives Settings a shape for this type (else settings.ts may know its keys). */
+function schemaShapesSettings(family: PolicyFamily, type: string): boolean {
+  const root = nodes[ROOT[family]]!;
+  const variant = root.s?.find(([key]) => key === 'Type')?.[1][type];
+  const settings = (variant === undefined ? root : nodes[variant]!).p?.settings;
+  return settings !== undefined && settings[1] >= 0;
 }
 
-function resolve(node: SchemaNode, base: string): Resolved {
-  let cur: Resolved = { node, base };
-  for (let hops = 0; cur.node.$ref && hops < 16; hops++) {
-    const [file, pointer = ''] = cur.node.$ref.split('#');
-    const root = file ? file : cur.base;
-    const name = pointer.replace(/^\/\$defs\//, '');
-    const next = SCHEMAS[root]?.$defs?.[name];
-    if (!next) break;
-    cur = { node: next, base: root };
+/** Shapes of the Settings of types the schema lets through with any object (settings.ts). */
+const extraShapes = new Map<string, ShapeNode[] | undefined>();
+
+function extraShape(type: string): ShapeNode[] | undefined {
+  if (!extraShapes.has(type)) {
+    const keys = extraSettingsKeys(type);
+    extraShapes.set(type, keys && [{ p: Object.fromEntries(keys.map((k): [string, [string, number]] => [k.toLowerCase(), [k, -1]])) }]);
   }
-  return cur;
-}
-
-/** Every schema that applies to a value at this node (through $ref, allOf, anyOf, oneOf). */
-function branches(node: SchemaNode, base: string, out: Resolved[] = []): Resolved[] {
-  const r = resolve(node, base);
-  out.push(r);
-  for (const k of ['allOf', 'anyOf', 'oneOf'] as const) for (const s of r.node[k] ?? []) branches(s, r.base, out);
-  return out;
-}
-
-function lowerKeyMap(props: Map<string, Resolved>): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const k of props.keys()) m.set(k.toLowerCase(), k);
-  return m;
-}
-
-/** Renames an object's keys to the schema's spelling, recursively; an exact key always wins. */
-function canonicalKeys(value: unknown, node: SchemaNode, base: string): unknown {
-  if (Array.isArray(value)) {
-    const items = branches(node, base).map((b) => b.node.items && { node: b.node.items, base: b.base }).find(Boolean);
-    return items ? value.map((v) => canonicalKeys(v, items.node, items.base)) : value;
-  }
-  if (!value || typeof value !== 'object') return value;
-  const props = new Map<string, Resolved>();
-  for (const b of branches(node, base)) for (const [k, s] of Object.entries(b.node.properties ?? {})) if (!props.has(k)) props.set(k, { node: s, base: b.base });
-  if (props.size === 0) return value;
-  const lower = lowerKeyMap(props);
-  const out: Json = {};
-  const given = value as Json;
-  for (const [k, v] of Object.entries(given)) {
-    const exact = props.has(k);
-    const canonical = exact ? k : lower.get(k.toLowerCase());
-    const key = canonical && (exact || !(canonical in given)) ? canonical : k;
-    const child = props.get(key);
-    out[key] = child ? canonicalKeys(v, child.node, child.base) : v;
-  }
-  return out;
-}
-
-interface FamilyInfo {
-  /** Type names by lower-case name. */
-  types: Map<string, string>;
-  /** The Settings schema of a type, when the schema models it. */
-  settings: Map<string, Resolved>;
-}
-
-let families: Record<PolicyFamily, FamilyInfo> | undefined;
-
-function familyInfo(defName: string, typeDef: string): FamilyInfo {
-  const defs = SCHEMAS['hcn-policy']!.$defs!;
-  const types = new Map<string, string>();
-  for (const t of (defs[typeDef]?.enum ?? []) as string[]) types.set(t.toLowerCase(), t);
-  const settings = new Map<string, Resolved>();
-  const def = defs[defName]!;
-  for (const clause of def.allOf ?? []) {
-    const type = clause.if?.properties?.Type?.const;
-    const s = clause.then?.properties?.Settings;
-    if (type && s) settings.set(type, { node: s, base: 'hcn-policy' });
-  }
-  // Subnet policies have one Settings shape for every type.
-  const fixed = def.properties?.Settings;
-  if (fixed?.$ref) for (const t of types.values()) if (!settings.has(t)) settings.set(t, { node: fixed, base: 'hcn-policy' });
-  return { types, settings };
-}
-
-function info(family: PolicyFamily): FamilyInfo {
-  families ??= {
-    endpoint: familyInfo('endpointPolicy', 'endpointPolicyType'),
-    network: familyInfo('networkPolicy', 'networkPolicyType'),
-    subnet: familyInfo('subnetPolicy', 'subnetPolicyType'),
-  };
-  return families[family];
-}
-
-/** The type's canonical name, if the schema knows it in any case. */
-export function canonicalPolicyType(family: PolicyFamily, name: string): string | undefined {
-  return info(family).types.get(name.toLowerCase());
+  return extraShapes.get(type);
 }
 
 /** One policy with its keys, type name and Settings keys in the schema's spelling. */
-export function canonicalPolicy(family: PolicyFamily, policy: unknown): unknown {
+function canonicalPolicy(family: PolicyFamily, policy: unknown): unknown {
   if (!policy || typeof policy !== 'object' || Array.isArray(policy)) return policy;
-  const given = policy as Json;
-  const out: Json = {};
-  for (const [k, v] of Object.entries(given)) {
-    const lower = k.toLowerCase();
-    const canonical = lower === 'type' ? 'Type' : lower === 'settings' ? 'Settings' : k;
-    out[canonical !== k && canonical in given ? k : canonical] = v;
-  }
-  if (typeof out.Type !== 'string') return out;
-  out.Type = canonicalPolicyType(family, out.Type) ?? out.Type;
-  if (out.Settings === undefined) return out;
-  const settings = info(family).settings.get(out.Type as string);
-  if (settings) out.Settings = canonicalKeys(out.Settings, settings.node, settings.base);
-  else {
-    const keys = extraSettingsKeys(out.Type as string);
-    if (keys) out.Settings = canonicalKeys(out.Settings, { properties: Object.fromEntries(keys.map((k) => [k, {}])) }, 'hcn-policy');
-  }
+  const out = canonicalize(policy as Json, nodes, ROOT[family], HNS).conf;
+  if (typeof out.Type !== 'string' || out.Settings === undefined || schemaShapesSettings(family, out.Type)) return out;
+  const extra = extraShape(out.Type);
+  if (extra) out.Settings = canonicalize(out.Settings as Json, extra, 0, HNS).conf;
   return out;
 }
 

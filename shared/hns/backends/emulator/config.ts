@@ -8,7 +8,7 @@ import { readJson } from './fsio';
 import { DEFAULT_PROFILE, findProfile, type Profile, profileNames } from './profiles';
 
 /** The environment variable that picks the profile for every emulator of this process tree. */
-export const PROFILE_ENV = 'CNI_HNS_EMULATOR_PROFILE';
+const PROFILE_ENV = 'CNI_HNS_EMULATOR_PROFILE';
 
 export interface EmulatorConfig {
   /** The Windows build emulated (profiles.ts); its values are the defaults of the version knobs. */
@@ -167,7 +167,7 @@ export function chooseProfile(given: Partial<EmulatorConfig>, env: NodeJS.Proces
 }
 
 /** The configuration in force: defaults, then the profile's values, then config.json's keys. */
-export function resolveConfig(given: Partial<EmulatorConfig>, env: NodeJS.ProcessEnv = process.env): EmulatorConfig {
+function resolveConfig(given: Partial<EmulatorConfig>, env: NodeJS.ProcessEnv = process.env): EmulatorConfig {
   const { profile } = chooseProfile(given, env);
   const { profile: _p, ...rest } = given;
   return {

@@ -6,7 +6,7 @@ import type { EndpointModifyRequest } from '../../model/modify';
 import { allocateMac, assignIps, releaseAddresses } from './alloc';
 import { fail } from './failure';
 import { newGuid, sameGuid } from './guid';
-import { serviceFields, withoutServiceKeys } from './objects';
+import { serviceStamp, withoutServiceKeys } from './objects';
 import { type AnyPolicy, addPolicies, checkPortMappings, removePolicies } from './policies';
 import { requestName, resourceName } from './requests';
 import type { StoreTx } from './store';
@@ -24,7 +24,7 @@ export function createEndpoint(tx: StoreTx, networkId: string, id: string | unde
   const ep: HostComputeEndpoint = { ID: id ?? newGuid(), ...withoutServiceKeys(doc), HostComputeNetwork: net.ID };
   ep.IpConfigurations = assignIps(tx, net, doc);
   if (!doc.MacAddress) ep.MacAddress = allocateMac(tx, net);
-  Object.assign(ep, serviceFields(tx.cfg));
+  Object.assign(ep, serviceStamp(tx.cfg));
   return tx.create('Endpoint', ep);
 }
 

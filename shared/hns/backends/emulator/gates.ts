@@ -16,13 +16,14 @@
 // five-tuple fields that the schema puts at 2.5 are not gated: they were used on 2019 (hcsshim
 // hcn/hcnutils_test.go HcnCreateAcls, microsoft/hcsshim#1059).
 
+import { atLeast, FEATURE_RANGES, inRanges, type VersionRange } from '../../features';
 import type { SchemaVersion } from '../../model/common';
+import { NatFlags } from '../../model/policy';
+import { NetworkFlags } from '../../model/network';
 import { fail } from './failure';
-import { atLeast, inRanges } from './profiles';
 import { type PolicyFamily, policyLists } from './canon';
 
 type Json = Record<string, unknown>;
-type Ranges = readonly (readonly [number, number, number?])[];
 
 export interface HostVersions {
   hnsVersion: SchemaVersion;
@@ -33,11 +34,11 @@ interface TypeGate {
   /** Minimum schema minor (HNS_Schema.md NewInVersion). */
   schema?: number;
   /** HNS version ranges (hcsshim hcn/hcnglobals.go). */
-  hns?: Ranges;
+  hns?: readonly VersionRange[];
 }
 
 /** Endpoint policy types newer than schema 2.0; the rest of the schema's list is 2.0. */
-export const ENDPOINT_POLICY_GATES: Record<string, TypeGate> = {
+const ENDPOINT_POLICY_GATES: Record<string, TypeGate> = {
   Encryption: { schema: 1 },
   VLAN: { schema: 4 },
   InterfaceParameters: { schema: 4 },
@@ -49,11 +50,11 @@ export const ENDPOINT_POLICY_GATES: Record<string, TypeGate> = {
 };
 
 /** Network policy types gated on the HNS version, as hcsshim gates them. */
-export const NETWORK_POLICY_GATES: Record<string, TypeGate> = {
-  RemoteSubnetRoute: { hns: [[9, 2]] },
-  HostRoute: { hns: [[9, 2]] },
-  VxlanPort: { hns: [[10, 3]] },
-  SetPolicy: { hns: [[13, 0]] },
+const NETWORK_POLICY_GATES: Record<string, TypeGate> = {
+  RemoteSubnetRoute: { hns: FEATURE_RANGES.remoteSubnet },
+  HostRoute: { hns: FEATURE_RANGES.hostRoute },
+  VxlanPort: { hns: FEATURE_RANGES.vxlanPort },
+  SetPolicy: { hns: FEATURE_RANGES.setPolicy },
   L4Proxy: { hns: [[9, 5, 9], [10, 5, 10], [11, 11, 11], [12, 1, 12], [13, 1]] },
   NetworkACL: { hns: [[15, 0]] },
 };
@@ -102,11 +103,10 @@ function checkFields(kind: string, doc: Json, host: HostVersions): void {
 }
 
 export function knowsReadyOnCreate(host: HostVersions): boolean {
-  const v = host.hnsVersion;
-  return (v.Major === 13 && v.Minor >= 4) || atLeast(v, 15, 2);
+  return inRanges(host.hnsVersion, [[13, 4, 13], [15, 2]]);
 }
 
-export function knowsCreateWithCompartment(host: HostVersions): boolean {
+function knowsCreateWithCompartment(host: HostVersions): boolean {
   return atLeast(host.hnsVersion, 15, 0);
 }
 
@@ -118,11 +118,11 @@ const NETWORK_TYPE_SCHEMA: Record<string, number> = { Mirrored: 4, Infiniband: 4
  * EnableFirewall 256 (2.14), DisableHostPort 1024 (HNS 15.1, hcsshim). The code a host gives for
  * a bit it lacks is not documented: HCN_E_INVALID_NETWORK (INFERRED).
  */
-const NETWORK_FLAG_GATES: { bit: number; name: string; gate: TypeGate }[] = [
-  { bit: 64, name: 'EnableFlowSteering', gate: { schema: 11 } },
-  { bit: 128, name: 'DisableSharing', gate: { schema: 14 } },
-  { bit: 256, name: 'EnableFirewall', gate: { schema: 14 } },
-  { bit: 1024, name: 'DisableHostPort', gate: { hns: [[15, 1]] } },
+const NETWORK_FLAG_GATES: { name: keyof typeof NetworkFlags; gate: TypeGate }[] = [
+  { name: 'EnableFlowSteering', gate: { schema: 11 } },
+  { name: 'DisableSharing', gate: { schema: 14 } },
+  { name: 'EnableFirewall', gate: { schema: 14 } },
+  { name: 'DisableHostPort', gate: { hns: FEATURE_RANGES.disableHostPort } },
 ];
 
 function checkValues(kind: string, doc: Json, host: HostVersions): void {
@@ -132,7 +132,8 @@ function checkValues(kind: string, doc: Json, host: HostVersions): void {
     if (needs !== undefined && !atLeast(host.schemaVersion, 2, needs)) fail('HCN_E_INVALID_NETWORK_TYPE', `{{Type,${String(t)} is not known to ${hostText(host)}}}`);
     if (typeof doc.Flags === 'number') {
       for (const f of NETWORK_FLAG_GATES) {
-        if ((doc.Flags & f.bit) !== 0 && !passes(f.gate, host)) fail('HCN_E_INVALID_NETWORK', `{{Flags,${f.name} (${f.bit}) is not known to ${hostText(host)}}}`);
+        const bit = NetworkFlags[f.name];
+        if ((doc.Flags & bit) !== 0 && !passes(f.gate, host)) fail('HCN_E_INVALID_NETWORK', `{{Flags,${f.name} (${bit}) is not known to ${hostText(host)}}}`);
       }
     }
   }
@@ -150,8 +151,6 @@ const SETTINGS_KEY_SCHEMA: Record<string, Record<string, number>> = {
   L4WFPPROXY: { InboundProxyPort: 11, OutboundProxyPort: 11, InboundExceptions: 14, OutboundExceptions: 14 },
 };
 
-const NAT_IPV6 = 2;
-
 function checkPolicy(family: PolicyFamily, p: unknown, host: HostVersions): void {
   if (!isObj(p) || typeof p.Type !== 'string') return;
   const type = p.Type;
@@ -163,7 +162,7 @@ function checkPolicy(family: PolicyFamily, p: unknown, host: HostVersions): void
     if (key in s && !atLeast(host.schemaVersion, 2, minor)) fail('HCN_E_INVALID_POLICY', `{{${key},UnknownField}}`);
   }
   // NatFlags.IPv6 is 2.8 (PortMapping, OutBoundNAT); INFERRED code.
-  if ((type === 'PortMapping' || type === 'OutBoundNAT') && typeof s.Flags === 'number' && (s.Flags & NAT_IPV6) !== 0 && !atLeast(host.schemaVersion, 2, 8)) {
+  if ((type === 'PortMapping' || type === 'OutBoundNAT') && typeof s.Flags === 'number' && (s.Flags & NatFlags.IPv6) !== 0 && !atLeast(host.schemaVersion, 2, 8)) {
     fail('HCN_E_INVALID_POLICY', `{{Flags,IPv6 (2) is not known to ${hostText(host)}}}`);
   }
   if (type === 'ACL' || type === 'NetworkACL') {

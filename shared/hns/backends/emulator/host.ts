@@ -108,7 +108,7 @@ const ifIndexFile = (dir: string) => path.join(hostDir(dir), 'ifindex.json');
 const forwardingFile = (dir: string) => path.join(hostDir(dir), 'forwarding.json');
 
 /** NET_LUID of an Ethernet interface: IfType in bits 48-63, NetLuidIndex in bits 24-47. */
-export function luidOf(index: number): string {
+function luidOf(index: number): string {
   return ((IF_TYPE_ETHERNET << 48n) | (BigInt(index) << 24n)).toString();
 }
 

@@ -7,13 +7,12 @@ import type { NamespaceModifyRequest } from '../../model/modify';
 import { fail } from './failure';
 import { knowsReadyOnCreate } from './gates';
 import { guidArg, newGuid, sameGuid } from './guid';
-import { enumOut, serviceFields, withoutServiceKeys } from './objects';
+import { enumOut, isRemote, serviceStamp, withoutServiceKeys } from './objects';
 import { requestName, resourceName } from './requests';
 import type { StoreTx } from './store';
 
 /** The host's default compartment, which a HostDefault namespace stands for. */
 const DEFAULT_COMPARTMENT = 1;
-const REMOTE_ENDPOINT = 1;
 
 /**
  * The compartment a new namespace gets. HostDefault: the default compartment (1), unless the
@@ -44,7 +43,7 @@ export function createNamespace(tx: StoreTx, id: string | undefined, doc: HostCo
   if (type) ns.Type = type;
   ns.NamespaceId = compartmentAtCreate(tx, type, doc);
   ns.NamespaceGuid = NamespaceGuid?.toUpperCase() ?? newGuid();
-  Object.assign(ns, serviceFields(tx.cfg));
+  Object.assign(ns, serviceStamp(tx.cfg));
   return tx.create('Namespace', ns);
 }
 
@@ -65,7 +64,7 @@ export function deleteNamespace(tx: StoreTx, id: string): void {
 
 function addEndpoint(tx: StoreTx, ns: HostComputeNamespace, endpointId: string): void {
   const ep = tx.must('Endpoint', endpointId);
-  if (((ep.Flags ?? 0) & REMOTE_ENDPOINT) !== 0) fail('HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION');
+  if (isRemote(ep)) fail('HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION');
   if (ep.HostComputeNamespace) fail('HCN_E_ENDPOINT_NAMESPACE_ALREADY_EXISTS', `{{EndpointId,the endpoint is in namespace ${ep.HostComputeNamespace}}}`);
   tx.save('Endpoint', { ...ep, HostComputeNamespace: ns.ID });
   tx.save('Namespace', { ...ns, Resources: [...(ns.Resources ?? []), { Type: 'Endpoint', Data: { Id: ep.ID! } }] });

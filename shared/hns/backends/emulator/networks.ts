@@ -7,7 +7,7 @@ import type { NetworkModifyRequest } from '../../model/modify';
 import { defaultMacPool } from './alloc';
 import { fail } from './failure';
 import { newGuid } from './guid';
-import { enumOut, serviceFields, withoutServiceKeys } from './objects';
+import { enumOut, serviceStamp, withoutServiceKeys } from './objects';
 import { addPolicies, removePolicies } from './policies';
 import { dropEndpoint } from './endpoints';
 import { requestName, resourceName } from './requests';
@@ -61,7 +61,7 @@ export function createNetwork(tx: StoreTx, id: string | undefined, doc: HostComp
   const delay = tx.cfg.providerAddressDelayMs;
   const now = [...(Policies ?? []), ...(delay > 0 ? [] : filled)];
   if (Policies || now.length) net.Policies = now;
-  Object.assign(net, serviceFields(tx.cfg));
+  Object.assign(net, serviceStamp(tx.cfg));
   // The v1 ManagementIP of these networks appears after the same delay (flannel hostgw_windows.go
   // and Calico chkMgmtIPandEnableForwarding poll for it on L2Bridge).
   const late = filled.length > 0 || type === 'L2Bridge' || type === 'L2Tunnel' || type === 'Overlay';

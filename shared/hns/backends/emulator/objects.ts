@@ -1,20 +1,22 @@
-// The fields the service stamps on every object it creates (hcn-api.md §2.0, §4.2), and the enum
-// and key conventions of its output.
+// The fields the service stamps on every object it creates (hcn-api.md §2.0, §4.2), and the enum,
+// flag and key conventions of its documents.
 
+import { EndpointFlags } from '../../model/endpoint';
 import type { EmulatorConfig } from './config';
-import { serviceStamp } from './store';
-
-/** `(HNS major << 32) | minor`; above 2^32, so built with arithmetic that stays exact up to 2^53. */
-export function objectVersion(cfg: EmulatorConfig): number {
-  return cfg.hnsVersion.Major * 2 ** 32 + cfg.hnsVersion.Minor;
-}
 
 /**
- * The fields the service adds to every object: State 1 (seen after create), Version and Health.
- * (Observed health is LastErrorCode/LastUpdateTime; kept under Data, where the v2 schema has room.)
+ * The fields the service adds to every object: State 1 (seen after create), Version
+ * `(HNS major << 32) | minor` (above 2^32, so built with arithmetic that stays exact up to 2^53)
+ * and Health. (Observed health is LastErrorCode/LastUpdateTime; kept under Data, where the v2
+ * schema has room.)
  */
-export function serviceFields(cfg: EmulatorConfig): ReturnType<typeof serviceStamp> {
-  return serviceStamp(cfg);
+export function serviceStamp(cfg: EmulatorConfig): { State: number; Version: number; Health: { Data: { LastErrorCode: number } } } {
+  return { State: 1, Version: cfg.hnsVersion.Major * 2 ** 32 + cfg.hnsVersion.Minor, Health: { Data: { LastErrorCode: 0 } } };
+}
+
+/** A remote endpoint (EndpointFlags.RemoteEndpoint): a pod on another node, as kube-proxy makes them. */
+export function isRemote(ep: { Flags?: number }): boolean {
+  return ((ep.Flags ?? 0) & EndpointFlags.RemoteEndpoint) !== 0;
 }
 
 /** Enum values arrive as names or numbers; the service answers with names and omits the zero value. */

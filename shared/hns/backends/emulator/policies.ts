@@ -13,7 +13,7 @@ export interface AnyPolicy {
   Settings?: unknown;
 }
 
-export function samePolicy(a: AnyPolicy, b: AnyPolicy): boolean {
+function samePolicy(a: AnyPolicy, b: AnyPolicy): boolean {
   return a.Type === b.Type && canonicalJson(a.Settings ?? {}) === canonicalJson(b.Settings ?? {});
 }
 

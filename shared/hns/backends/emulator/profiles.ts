@@ -156,13 +156,3 @@ export function findProfile(name: string): Profile | undefined {
 export function profileNames(): string[] {
   return PROFILES.map((p) => p.name);
 }
-
-/** a >= b */
-export function atLeast(a: SchemaVersion, major: number, minor: number): boolean {
-  return a.Major > major || (a.Major === major && a.Minor >= minor);
-}
-
-/** hcsshim's range test (hcn/hcnsupport.go): [min, up to maxMajor.*] or [min, infinity). */
-export function inRanges(v: SchemaVersion, ranges: readonly (readonly [number, number, number?])[]): boolean {
-  return ranges.some(([maj, min, maxMaj]) => atLeast(v, maj, min) && (maxMaj === undefined || v.Major <= maxMaj));
-}

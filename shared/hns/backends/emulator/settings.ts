@@ -4,6 +4,7 @@
 // them), so this costs the plugins nothing on Windows. Fields: HNS_Schema.md (research
 // fidelity.md §2.5); a refusal is HCN_E_INVALID_POLICY naming the setting, as the schema's are.
 
+import { Protocol } from '../../model/policy';
 import { fail } from './failure';
 
 type FieldKind = 'string' | 'bool' | 'u16' | 'u32' | 'u64' | 'strings' | 'object' | 'protocol' | readonly string[];
@@ -21,7 +22,7 @@ const ACL: SettingsShape = {
   required: ['Action', 'Direction'],
 };
 
-export const EXTRA_SETTINGS: Record<string, SettingsShape> = {
+const EXTRA_SETTINGS: Record<string, SettingsShape> = {
   QOS: { fields: { MaximumOutgoingBandwidthInBytes: 'u64' } },
   EncapOverhead: { fields: { Overhead: 'u16' } },
   // Schema 2.4 (InterfaceParametersPolicySetting).
@@ -38,7 +39,8 @@ export const EXTRA_SETTINGS: Record<string, SettingsShape> = {
   NetworkACL: ACL,
 };
 
-const PROTOCOLS = new Set<unknown>([0, 1, 2, 6, 17, 58, 'Unknown', 'ICMPv4', 'IGMP', 'TCP', 'UDP', 'ICMPv6']);
+/** ProtocolType numbers and names. */
+const PROTOCOLS = new Set<unknown>([...Object.values(Protocol), ...Object.keys(Protocol)]);
 
 function fits(kind: FieldKind, v: unknown): string | undefined {
   const int = (max: number) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max ? undefined : `must be an integer from 0 to ${max}`);

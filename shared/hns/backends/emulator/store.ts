@@ -34,28 +34,26 @@
 // while it is being rewritten cannot parse it (a prefix of JSON is never JSON) and reads again
 // under the lock (TornRead).
 //
-// A state.json (the emulator's previous whole-state format, or a copy of one) found in the
-// directory is imported at the next call and removed.
+// A state.json (the emulator's previous whole-state format, or a copy of one) found in a
+// directory without a store yet is imported at the next call and removed.
 
-import { uniqueSuffix } from '../../../sys/clock';
-import { tryLockSync as tryLockFileSync } from '../../../sys/lock';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { ObjectKind } from '../../api';
 import type { HostComputeEndpoint } from '../../model/endpoint';
 import type { HostComputeNamespace } from '../../model/namespace';
 import type { HostComputeNetwork } from '../../model/network';
-import type { NetworkPolicy } from '../../model/policy';
-import { formatIp, parseIp } from '../../../net/ip';
-import { withLock } from '../../../sys/lock';
+import { NatFlags, type NetworkPolicy, Protocol } from '../../model/policy';
+import { formatIp, type Ip, parseIp } from '../../../net/ip';
+import { type LockOptions, withLock, withLockSync } from '../../../sys/lock';
 import { type EmulatorConfig, readConfig } from './config';
-import { exists, list, readJson, readText, remove, removeTree, statOf, TornRead, touch, writeAtomic, writeInPlace } from './fsio';
+import { exists, list, readJson, readText, remove, removeTree, statOf, TornRead, touch, writeInPlace } from './fsio';
 import { HcnFailure } from './failure';
 import { newGuid } from './guid';
+import { isRemote, serviceStamp } from './objects';
 
-export { readConfig, DEFAULT_CONFIG, type EmulatorConfig } from './config';
+export { readConfig } from './config';
 
-export const FILES = {
+const FILES = {
   state: 'state.json',
   lock: 'state.lock',
   config: 'config.json',
@@ -81,8 +79,11 @@ export interface EmulatorState {
   nextMacPool: number;
 }
 
-export function emptyState(): EmulatorState {
-  return { networks: {}, endpoints: {}, namespaces: {}, nextCompartmentId: 2, nextMacPool: 0 };
+/** A fresh host's counters: compartment 1 is the host's default, so namespaces get 2 on; the first default MAC pool. */
+export const FRESH_COUNTERS = { nextCompartmentId: 2, nextMacPool: 0 } as const;
+
+function emptyState(): EmulatorState {
+  return { networks: {}, endpoints: {}, namespaces: {}, ...FRESH_COUNTERS };
 }
 
 export type ObjectOf<K extends ObjectKind> = K extends 'Network' ? HostComputeNetwork : K extends 'Endpoint' ? HostComputeEndpoint : HostComputeNamespace;
@@ -123,8 +124,6 @@ export interface AllocHints {
 const KIND_DIR: Record<ObjectKind, string> = { Network: 'network', Endpoint: 'endpoint', Namespace: 'namespace' };
 const META = 'meta.json';
 export const JOURNAL = 'journal.json';
-const REMOTE = 1;
-const NON_PERSISTENT = 8;
 
 const pad = (seq: number) => String(seq).padStart(12, '0');
 /**
@@ -140,18 +139,20 @@ function nameKey(name: string): string {
 }
 
 /** `4-0a0a0a07`: the address as a file name (IPv6 colons are not file-name safe on Windows). */
+export function addressKey(ip: Ip): string {
+  return `${ip.family}-${ip.value.toString(16)}`;
+}
+
+/** addressKey of an address given as text; undefined if it is none. */
 export function ipKey(text: string): string | undefined {
   const ip = parseIp(text);
-  return ip ? `${ip.family}-${ip.value.toString(16)}` : undefined;
+  return ip ? addressKey(ip) : undefined;
 }
 
 export function macHex(mac: string): string | undefined {
   const hex = mac.replace(/[-:]/g, '').toLowerCase();
   return /^[0-9a-f]{12}$/.test(hex) ? hex : undefined;
 }
-
-const PROTOCOLS: Record<string, number> = { Unknown: 0, ICMPv4: 1, IGMP: 2, TCP: 6, UDP: 17, ICMPv6: 58 };
-const NAT_IPV6 = 2;
 
 interface PortMappingLike {
   Protocol?: number | string;
@@ -169,8 +170,8 @@ interface PortMappingLike {
  */
 export function portKey(s: PortMappingLike, cfg: EmulatorConfig): string | undefined {
   if (!s.ExternalPort) return undefined;
-  const proto = typeof s.Protocol === 'string' ? PROTOCOLS[s.Protocol] : s.Protocol;
-  const v6 = ((s.Flags ?? 0) & NAT_IPV6) !== 0 ? 'v6' : 'v4';
+  const proto = typeof s.Protocol === 'string' ? (Protocol as Record<string, number>)[s.Protocol] : s.Protocol;
+  const v6 = ((s.Flags ?? 0) & NatFlags.IPv6) !== 0 ? 'v6' : 'v4';
   const vipText = s.VIP || (cfg.emptyVipIsManagementIp ? cfg.managementIp : '');
   const vip = vipText ? (parseIp(vipText) ? formatIp(parseIp(vipText)!) : vipText) : 'any';
   return `${proto ?? 0}-${s.ExternalPort}-${vip.replace(/:/g, '_')}-${v6}`;
@@ -195,7 +196,7 @@ function indexSpecs(kind: ObjectKind, doc: AnyDoc, seq: number, cfg: EmulatorCon
   if (kind === 'Endpoint') {
     const ep = doc as HostComputeEndpoint;
     const net = ep.HostComputeNetwork!.toUpperCase();
-    const remote = ((ep.Flags ?? 0) & REMOTE) !== 0 ? 1 : 0;
+    const remote = isRemote(ep) ? 1 : 0;
     out.push({ path: `ix/net/${net}/${pad(seq)}.${id}`, list: false });
     for (const c of ep.IpConfigurations ?? []) {
       const k = c.IpAddress ? ipKey(c.IpAddress) : undefined;
@@ -328,7 +329,7 @@ export class StoreTx extends FileTx {
   // --- meta ----------------------------------------------------------------------------------
 
   meta(): Meta {
-    this.metaCache ??= this.readJson<Meta>(META) ?? { format: 2, seq: 0, nextCompartmentId: 2, nextMacPool: 0 };
+    this.metaCache ??= this.readJson<Meta>(META) ?? { format: 2, seq: 0, ...FRESH_COUNTERS };
     return this.metaCache;
   }
 
@@ -511,27 +512,27 @@ export function storeRoot(dir: string): string {
 /** A lock that a live emulator call holds for milliseconds; one held this long lost its process. */
 const STATE_LOCK_STALE_MS = 30_000;
 
-/** Runs `fn` under the state lock (fn may also touch other emulator files). */
-export function withStateLock<T>(dir: string, cfg: EmulatorConfig, fn: () => T): Promise<T> {
-  return withLock(fileIn(dir, 'lock'), fn, { timeoutMs: cfg.lockTimeoutMs, staleMs: STATE_LOCK_STALE_MS, pollMs: 2 });
+function stateLockOptions(cfg: EmulatorConfig): LockOptions {
+  return { timeoutMs: cfg.lockTimeoutMs, staleMs: STATE_LOCK_STALE_MS, pollMs: 2 };
 }
 
-/** Three existence checks: is there a crashed call's journal, no store yet, or a foreign state.json? */
+/** Runs `fn` under the state lock (fn may also touch other emulator files). */
+export function withStateLock<T>(dir: string, cfg: EmulatorConfig, fn: () => T): Promise<T> {
+  return withLock(fileIn(dir, 'lock'), fn, stateLockOptions(cfg));
+}
+
+/** Two existence checks: is there a crashed call's journal, or no store yet? */
 function needsRepair(dir: string): boolean {
   const root = storeRoot(dir);
-  return (statOf(path.join(root, JOURNAL))?.size ?? 0) > 0 || !exists(path.join(root, META)) || foreignState(dir);
+  return (statOf(path.join(root, JOURNAL))?.size ?? 0) > 0 || !exists(path.join(root, META));
 }
 
 /**
- * A state.json to import: the emulator's earlier whole-state format, or a state exported from
- * another directory (EmulatorAdmin.exportState: the conformance harness copies one per case).
- * The store never writes one itself.
+ * Under the lock: finish a crashed call; then, if there is no store yet, import a state.json (the
+ * emulator's earlier whole-state format, or a state exported from another directory by
+ * EmulatorAdmin.exportState: the conformance harness copies one into each case's fresh directory;
+ * the store never writes one itself), or else make a fresh host.
  */
-function foreignState(dir: string): boolean {
-  return statOf(fileIn(dir, 'state')) !== undefined;
-}
-
-/** Under the lock: finish a crashed call, import an old state.json, or make a fresh host. */
 function repair(dir: string, cfg: EmulatorConfig): void {
   const root = storeRoot(dir);
   const text = readText(path.join(root, JOURNAL));
@@ -547,15 +548,11 @@ function repair(dir: string, cfg: EmulatorConfig): void {
     if (ops) applyOps(root, ops);
     writeInPlace(path.join(root, JOURNAL), '');
   }
-  if (foreignState(dir)) {
-    const legacy = readText(fileIn(dir, 'state'));
-    if (legacy !== undefined) {
-      importState(dir, cfg, parseLegacy(legacy, fileIn(dir, 'state')));
-      remove(fileIn(dir, 'state'));
-      return;
-    }
-  }
-  if (!exists(path.join(root, META))) freshHost(dir, cfg);
+  if (exists(path.join(root, META))) return;
+  const legacy = readText(fileIn(dir, 'state'));
+  if (legacy === undefined) return freshHost(dir, cfg);
+  importState(dir, cfg, parseLegacy(legacy, fileIn(dir, 'state')));
+  remove(fileIn(dir, 'state'));
 }
 
 function parseLegacy(text: string, file: string): Partial<EmulatorState> {
@@ -580,12 +577,8 @@ export function hostDefaultNamespace(cfg: EmulatorConfig): HostComputeNamespace 
   };
 }
 
-/** State 1 (seen after create), Version (HNS major << 32 | minor), Health. */
-export function serviceStamp(cfg: EmulatorConfig): { State: number; Version: number; Health: { Data: { LastErrorCode: number } } } {
-  return { State: 1, Version: cfg.hnsVersion.Major * 2 ** 32 + cfg.hnsVersion.Minor, Health: { Data: { LastErrorCode: 0 } } };
-}
-
-function freshHost(dir: string, cfg: EmulatorConfig): void {
+/** Wipes the store and starts a fresh host (the HostDefault namespace only). Call under the lock. */
+export function freshHost(dir: string, cfg: EmulatorConfig): void {
   removeTree(storeRoot(dir));
   const tx = new StoreTx(storeRoot(dir), cfg);
   tx.meta();
@@ -599,8 +592,8 @@ export function importState(dir: string, cfg: EmulatorConfig, s: Partial<Emulato
   remove(fileIn(dir, 'state'));
   const tx = new StoreTx(storeRoot(dir), cfg);
   const meta = tx.meta();
-  meta.nextCompartmentId = s.nextCompartmentId ?? 2;
-  meta.nextMacPool = s.nextMacPool ?? 0;
+  meta.nextCompartmentId = s.nextCompartmentId ?? FRESH_COUNTERS.nextCompartmentId;
+  meta.nextMacPool = s.nextMacPool ?? FRESH_COUNTERS.nextMacPool;
   for (const n of Object.values(s.networks ?? {})) tx.create('Network', n);
   const namespaces = Object.values(s.namespaces ?? {});
   if (!namespaces.some((n) => n.Type === 'HostDefault')) tx.create('Namespace', hostDefaultNamespace(cfg));
@@ -638,7 +631,7 @@ export function updateStore<T>(dir: string, cfg: EmulatorConfig, change: (tx: St
 }
 
 /** The whole state (every object file read: O(objects)). */
-export function stateOf(tx: StoreTx): EmulatorState {
+function stateOf(tx: StoreTx): EmulatorState {
   const s = emptyState();
   const meta = tx.meta();
   s.nextCompartmentId = meta.nextCompartmentId;
@@ -652,37 +645,10 @@ export function stateOf(tx: StoreTx): EmulatorState {
 /** The whole state, synchronously (tests and tools read it between calls): O(objects); reads only. */
 export function readState(dir: string, cfg: EmulatorConfig = readConfig(dir)): EmulatorState {
   // Under the lock: a consistent whole (and a crashed call finished, or a state.json imported, first).
-  return underLockSync(dir, cfg, () => {
+  return withLockSync(fileIn(dir, 'lock'), () => {
     if (needsRepair(dir)) repair(dir, cfg);
     return stateOf(new StoreTx(storeRoot(dir), cfg));
-  });
-}
-
-/**
- * Runs `fn` holding the state lock, taken without awaiting (readState is synchronous): the lock is
- * tried every 2 ms (same file and content as shared/sys/lock.ts; held for milliseconds).
- */
-function underLockSync<T>(dir: string, cfg: EmulatorConfig, fn: () => T): T {
-  const deadline = Date.now() + cfg.lockTimeoutMs;
-  for (;;) {
-    const release = tryLockSync(fileIn(dir, 'lock'));
-    if (release) {
-      try {
-        return fn();
-      } finally {
-        release();
-      }
-    }
-    if (Date.now() > deadline) throw new Error(`${fileIn(dir, 'lock')} stayed held for ${cfg.lockTimeoutMs} ms`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
-  }
-}
-
-/** One attempt at the state lock (shared/sys/lock.ts: a dead holder's lock is broken first). */
-function tryLockSync(file: string): (() => void) | undefined {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const lock = tryLockFileSync(file, { staleMs: STATE_LOCK_STALE_MS });
-  return lock ? () => lock.release() : undefined;
+  }, stateLockOptions(cfg));
 }
 
 /**
@@ -722,10 +688,3 @@ export function updateState<T>(dir: string, cfg: EmulatorConfig, change: (s: Emu
 function tables(s: EmulatorState): [ObjectKind, Record<string, AnyDoc>][] {
   return [['Network', s.networks], ['Endpoint', s.endpoints], ['Namespace', s.namespaces]];
 }
-
-/** Wipes the store and starts a fresh host (HostDefault namespace only). Call under the lock. */
-export function resetStore(dir: string, cfg: EmulatorConfig): void {
-  freshHost(dir, cfg);
-}
-
-export { REMOTE as REMOTE_ENDPOINT_FLAG, NON_PERSISTENT as NON_PERSISTENT_FLAG };

@@ -8,6 +8,7 @@
 // Functions are declared on first use, so a missing export fails only the call that needs it.
 
 import type { Koffi } from '../../../hns/backends/hcn/native';
+import { ALIAS_CHARS } from './layout';
 
 type Library = ReturnType<Koffi['load']>;
 type KoffiFunction = ReturnType<Library['func']>;
@@ -115,8 +116,8 @@ export class IphlpLibrary {
   alias(luid: string): string {
     const key = Buffer.alloc(8);
     key.writeBigUInt64LE(BigInt(luid));
-    const out = Buffer.alloc(257 * 2);
-    const code = this.fn('ConvertInterfaceLuidToAlias')(key, out, 257) as number;
+    const out = Buffer.alloc(ALIAS_CHARS * 2);
+    const code = this.fn('ConvertInterfaceLuidToAlias')(key, out, ALIAS_CHARS) as number;
     if (code !== 0) return '';
     const text = out.toString('utf16le');
     const nul = text.indexOf('\u0000');

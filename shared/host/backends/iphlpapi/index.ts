@@ -11,7 +11,7 @@
 // `library` exists for the Linux unit tests (a stand-in .so); nothing reads a path from the environment.
 
 import path from 'node:path';
-import { type Family, hostError, type HostInterface, type HostRoute, type HostRoutes, type RouteRequest } from '../../routes';
+import { type Family, hostError, type HostInterface, type HostRoute, type HostRoutes, type RouteRequest, win32Text } from '../../routes';
 import { loadKoffi } from '../../../hns/backends/hcn/native';
 import type { Koffi } from '../../../hns/backends/hcn/native';
 import { IphlpLibrary } from './bindings';
@@ -85,12 +85,12 @@ class IphlpapiAdapter implements HostRoutes {
 
   async addRoute(route: RouteRequest): Promise<void> {
     const code = this.lib.fn('CreateIpForwardEntry2')(this.forwardRow(route)) as number;
-    if (code !== 0) throw hostError('CreateIpForwardEntry2', code, `route to ${route.destinationPrefix} via ${route.nextHop} on interface ${route.interfaceIndex}: ${errorText(code)}`);
+    if (code !== 0) throw hostError('CreateIpForwardEntry2', code, `route to ${route.destinationPrefix} via ${route.nextHop} on interface ${route.interfaceIndex}: ${win32Text(code)}`);
   }
 
   async deleteRoute(route: RouteRequest): Promise<void> {
     const code = this.lib.fn('DeleteIpForwardEntry2')(this.forwardRow(route)) as number;
-    if (code !== 0) throw hostError('DeleteIpForwardEntry2', code, `route to ${route.destinationPrefix} via ${route.nextHop} on interface ${route.interfaceIndex}: ${errorText(code)}`);
+    if (code !== 0) throw hostError('DeleteIpForwardEntry2', code, `route to ${route.destinationPrefix} via ${route.nextHop} on interface ${route.interfaceIndex}: ${win32Text(code)}`);
   }
 
   async setForwarding(interfaceIndex: number, family: Family, enabled: boolean): Promise<void> {
@@ -100,12 +100,12 @@ class IphlpapiAdapter implements HostRoutes {
     row.writeUInt16LE(family === 4 ? AF_INET : AF_INET6, R.Family);
     row.writeUInt32LE(interfaceIndex, R.InterfaceIndex);
     const got = this.lib.fn('GetIpInterfaceEntry')(row) as number;
-    if (got !== 0) throw hostError('GetIpInterfaceEntry', got, `interface ${interfaceIndex} (IPv${family}): ${errorText(got)}`);
+    if (got !== 0) throw hostError('GetIpInterfaceEntry', got, `interface ${interfaceIndex} (IPv${family}): ${win32Text(got)}`);
     if (row[R.ForwardingEnabled] === (enabled ? 1 : 0)) return;
     row[R.ForwardingEnabled] = enabled ? 1 : 0;
     if (family === 4) row.writeUInt32LE(0, R.SitePrefixLength);
     const set = this.lib.fn('SetIpInterfaceEntry')(row) as number;
-    if (set !== 0) throw hostError('SetIpInterfaceEntry', set, `forwarding on interface ${interfaceIndex} (IPv${family}): ${errorText(set)}`);
+    if (set !== 0) throw hostError('SetIpInterfaceEntry', set, `forwarding on interface ${interfaceIndex} (IPv${family}): ${win32Text(set)}`);
   }
 
   async dispose(): Promise<void> {
@@ -117,15 +117,5 @@ class IphlpapiAdapter implements HostRoutes {
     this.lib.fn('InitializeIpForwardEntry')(row);
     fillForwardRow(row, route);
     return row;
-  }
-}
-
-function errorText(code: number): string {
-  switch (code) {
-    case 1168: return 'Element not found.';
-    case 5010: return 'The object already exists.';
-    case 87: return 'The parameter is incorrect.';
-    case 5: return 'Access is denied.';
-    default: return `Win32 error ${code}`;
   }
 }
