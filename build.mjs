@@ -51,15 +51,23 @@ export const SUITE_LINKS = ['win-l2bridge', 'win-overlay', 'host-gateway', 'l3-u
  * `links`: further names of the same file (hard links, else copies).
  */
 export const EXECUTABLES = [
-  { name: 'cni-suite', entry: 'tools/suite/main.ts', ship: true, links: SUITE_LINKS, assets: { 'cni-agent.js': 'cni-agent' } },
+  { name: 'cni-suite', entry: 'tools/suite/main.ts', ship: true, links: SUITE_LINKS, assets: { 'cni-agent.js': 'cni-agent', 'hns-dataplane.js': { bundle: 'hns-dataplane', targets: ['linux-x64'] } } },
   // The node agent's own bundle: it carries the Kubernetes client (~1 MB with it) that must not enter the
   // plugins' bundle (every pod start parses it). It rides in cni-suite as a SEA asset, evaluated
   // only when the executable runs as cni-agent (tools/suite/main.ts loadAgent).
   { name: 'cni-agent', entry: 'tools/cni-agent/main.ts', ship: false, bundleOnly: true, alias: { 'whatwg-url': path.join(ROOT, 'tools/cni-agent/whatwg-url.ts') } },
+  // The HNS emulator's Linux data plane (shared/hns/backends/emulator/plane.ts): only tests switch it
+  // on, so it stays out of the plugins' bundle and rides in the Linux executable as an asset.
+  { name: 'hns-dataplane', entry: 'shared/hns/backends/emulator/dataplane/index.ts', ship: false, bundleOnly: true },
   { name: 'sea-hello', entry: 'bench/sea-hello.ts', ship: false },
   { name: 'fake-ipam', entry: 'conformance/fake-ipam/main.ts', ship: false },
 ];
 export const TARGETS = ['linux-x64', 'win-x64'];
+
+/** An `assets` entry: a bundle's name, or `{bundle, targets}` for one carried on some targets only. */
+function assetBundle(spec) {
+  return typeof spec === 'string' ? spec : spec.bundle;
+}
 
 function parseArgs(argv) {
   const opts = { generate: false, bundle: false, tools: false, targets: [], only: [] };
@@ -320,8 +328,10 @@ async function makeExecutable(exe, target, tc) {
   fs.mkdirSync(work, { recursive: true });
   const outFile = path.join(outDir, target.startsWith('win') ? `${exe.name}.exe` : exe.name);
   const assets = target === 'win-x64' && exe.ship ? { 'koffi.node': tc.koffiWin } : {};
-  // Other bundles carried as assets (the agent), on both targets.
-  for (const [key, name] of Object.entries(exe.assets ?? {})) assets[key] = path.join(DIST, 'bundle', `${name}.js`);
+  // Other bundles carried as assets (the agent on both targets, the emulator's data plane on Linux).
+  for (const [key, spec] of Object.entries(exe.assets ?? {})) {
+    if (typeof spec === 'string' || spec.targets.includes(target)) assets[key] = path.join(DIST, 'bundle', `${assetBundle(spec)}.js`);
+  }
   const seaConfig = {
     main: exe.bundle,
     output: path.join(work, `${exe.name}.blob`),
@@ -344,7 +354,7 @@ async function makeExecutable(exe, target, tc) {
   const stamp = createHash('sha256')
     .update(JSON.stringify(seaConfig))
     .update(fs.readFileSync(exe.bundle))
-    .update(Object.values(exe.assets ?? {}).map((name) => fs.readFileSync(path.join(DIST, 'bundle', `${name}.js`))).reduce((h, b) => h.update(b), createHash('sha256')).digest('hex'))
+    .update(Object.values(exe.assets ?? {}).map((spec) => fs.readFileSync(path.join(DIST, 'bundle', `${assetBundle(spec)}.js`))).reduce((h, b) => h.update(b), createHash('sha256')).digest('hex'))
     .update(NODE_VERSION)
     .digest('hex');
   const upToDate = fs.existsSync(outFile) && (fs.statSync(outFile).mode & 0o111) !== 0 && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === stamp;
@@ -429,7 +439,7 @@ async function main() {
   const wanted = EXECUTABLES.filter((e) => (opts.only.length ? opts.only.includes(e.name) : e.ship || opts.tools));
   if (opts.only.length && wanted.length !== opts.only.length) throw new Error(`unknown executable in --only; known: ${EXECUTABLES.map((e) => e.name).join(', ')}`);
   // Bundles that ride in another executable as assets are built with it.
-  for (const exe of [...wanted]) for (const dep of Object.values(exe.assets ?? {})) if (!wanted.some((w) => w.name === dep)) wanted.push(EXECUTABLES.find((e) => e.name === dep));
+  for (const exe of [...wanted]) for (const dep of Object.values(exe.assets ?? {}).map(assetBundle)) if (!wanted.some((w) => w.name === dep)) wanted.push(EXECUTABLES.find((e) => e.name === dep));
   await bundle(wanted);
   if (opts.bundle) return;
   await makeExecutables(wanted.filter((e) => !e.bundleOnly), opts.targets);

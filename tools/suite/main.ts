@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { writeStderr } from '../../shared/cni/stdio';
 import { main as runCni, type PluginInfo } from '../../shared/cni/skel';
+import { inExecutable, requireAsset } from '../../shared/sys/asset';
 import { PRODUCT_VERSION } from '../../shared/version';
 
 export const SUITE_NAME = 'cni-suite';
@@ -37,35 +38,21 @@ interface AgentModule {
 
 /**
  * The node agent, which is not in this bundle: it brings the Kubernetes client (its bundle is ~1 MB)
- * that no plugin start may parse. In the executable it is the SEA asset cni-agent.js, a CommonJS
- * bundle whose requires are all built-in modules, evaluated here; from source (tsx) it is the
- * module itself; beside a plain bundle (node dist/bundle/cni-suite.js) it is dist/bundle/cni-agent.js.
- * The paths are computed so that esbuild does not pull the agent into this bundle.
+ * that no plugin start may parse. In the executable it is the SEA asset cni-agent.js; from source
+ * (tsx) it is the module itself; beside a plain bundle (node dist/bundle/cni-suite.js) it is
+ * dist/bundle/cni-agent.js (shared/sys/asset.ts).
  */
 function loadAgent(): AgentModule {
-  let sea: { isSea(): boolean; getAsset(key: string, encoding: string): string } | undefined;
-  try {
-    sea = require('node:sea');
-  } catch {
-    sea = undefined;
-  }
-  if (sea?.isSea()) {
+  if (inExecutable()) {
     // The executable runs with --no-lazy for the plugins' sake (build.mjs EAGER_V8). The agent is a
     // long-lived service: compiling all of the Kubernetes client up front would only cost memory,
     // and a heap kept small matters more to it than peak speed (bench/agent.mjs: peak RSS of the
     // overlay agent at 1,000 Nodes 134 -> 111 MiB, events still well under 50 ms).
     const v8 = require('node:v8') as typeof import('node:v8');
     for (const flag of AGENT_V8) v8.setFlagsFromString(flag);
-    const code = sea.getAsset(AGENT_ASSET, 'utf8');
-    const mod = { exports: {} as AgentModule };
-    const { compileFunction } = require('node:vm') as typeof import('node:vm');
-    const fn = compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: AGENT_ASSET });
-    fn(mod.exports, require, mod, AGENT_ASSET, path.dirname(process.execPath));
-    return mod.exports;
   }
   const fromSource = /\.ts$/.test(__filename);
-  const file = fromSource ? path.join(__dirname, '..', 'cni-agent', 'main.ts') : path.join(__dirname, AGENT_ASSET);
-  return require(file) as AgentModule;
+  return requireAsset<AgentModule>(AGENT_ASSET, fromSource ? path.join(__dirname, '..', 'cni-agent', 'main.ts') : path.join(__dirname, AGENT_ASSET));
 }
 
 /** `C:\k\cni\bin\win-l2bridge.exe` -> `win-l2bridge`. */

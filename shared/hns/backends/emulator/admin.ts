@@ -3,6 +3,7 @@
 // faults, call log). Changes to the state go through the same lock as the service's own calls.
 
 import fs from 'node:fs';
+import path from 'node:path';
 import type { HostComputeEndpoint } from '../../model/endpoint';
 import { type HostComputeNetwork, NetworkFlags } from '../../model/network';
 import { formatIp, parseIp } from '../../../net/ip';
@@ -12,6 +13,7 @@ import { dropEndpoint, createEndpoint } from './endpoints';
 import type { Fault } from './faults';
 import { readJson, writeAtomic } from './fsio';
 import { findProfile, profileNames } from './profiles';
+import { dataplaneModule, dataplaneOn, dirtyMarker, markDirty, type RealizeReport } from './plane';
 import { RPC_S_SERVER_UNAVAILABLE, startService, stopService } from './service';
 import { createHostRoute, deleteHostRoute, type EmulatedInterface, type EmulatedRoute, flushHostRoutes, hostInterfaces, hostRoutes, type InterfaceRef, rebootHost, resetHost, type RouteSpec, setHostForwarding } from './host';
 import { type EmulatorState, fileIn, freshHost, FRESH_COUNTERS, importState, readState, type StoreTx, updateStore, withStateLock } from './store';
@@ -19,10 +21,13 @@ import { type EmulatorState, fileIn, freshHost, FRESH_COUNTERS, importState, rea
 export class EmulatorAdmin {
   constructor(readonly dir: string) {}
 
-  /** A freshly installed host: only the HostDefault namespace, no faults, no call log, default config. */
+  /** A freshly installed host: only the HostDefault namespace, no faults, no call log, default config (and none of its Linux data plane). */
   async reset(): Promise<void> {
     fs.mkdirSync(this.dir, { recursive: true });
     await withStateLock(this.dir, readConfig(this.dir), () => {
+      const cfg = readConfig(this.dir);
+      if (dataplaneOn(cfg)) dataplaneModule().teardown(this.dir, cfg);
+      fs.rmSync(path.join(this.dir, 'dataplane'), { recursive: true, force: true });
       for (const f of ['config', 'faults', 'calls', 'service', 'state'] as const) fs.rmSync(fileIn(this.dir, f), { force: true });
       freshHost(this.dir, readConfig(this.dir));
       resetHost(this.dir);
@@ -224,6 +229,38 @@ export class EmulatorAdmin {
   /** An operator's `route -f`: every route made at run time goes. */
   flushHostRoutes(): Promise<number> {
     return flushHostRoutes(this.dir);
+  }
+
+  // --- the Linux data plane (config dataplane: netns; plane.ts, dataplane/) ---------------------
+
+  /** Converges every namespace of this host now, changed or not (after `dataplane` is set, or to repair drift). */
+  async dataplaneSync(): Promise<RealizeReport> {
+    const cfg = readConfig(this.dir);
+    if (!dataplaneOn(cfg)) throw new Error('the data plane is off (hnsctl emulator set dataplane netns)');
+    return withStateLock(this.dir, cfg, () => {
+      markDirty(this.dir, cfg);
+      const report = dataplaneModule().realize(this.dir, cfg, { force: true });
+      if (report.ok) fs.rmSync(dirtyMarker(this.dir), { force: true });
+      return report;
+    });
+  }
+
+  /** Removes every namespace the data plane made for this host; what HNS holds stays (a later sync makes them again). */
+  async dataplaneDown(): Promise<string[]> {
+    const cfg = readConfig(this.dir);
+    return withStateLock(this.dir, cfg, () => {
+      const errors = dataplaneModule().teardown(this.dir, cfg);
+      fs.rmSync(dirtyMarker(this.dir), { force: true });
+      return errors;
+    });
+  }
+
+  /** The network namespace that is this host, or, given an HNS namespace ID, the one that stands for it. */
+  dataplaneNetns(namespaceId?: string): string {
+    const cfg = readConfig(this.dir);
+    const m = dataplaneModule();
+    const node = m.nodeNetns(this.dir, cfg);
+    return namespaceId ? m.podNetns(node, namespaceId) : node;
   }
 
   /** The network's document as the service holds it, by name (for helpers). */

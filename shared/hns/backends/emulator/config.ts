@@ -55,6 +55,15 @@ export interface EmulatorConfig {
   emptyVipIsManagementIp: boolean;
   /** An endpoint in no namespace answers without HostComputeNamespace ('omit') or with the zero GUID ('zero'). */
   unattachedNamespace: 'omit' | 'zero';
+  /**
+   * 'netns': the objects are also realized as Linux networking in network namespaces (dataplane/,
+   * Linux and root only), so pods of emulated nodes carry packets; 'off': documents only.
+   */
+  dataplane: 'off' | 'netns';
+  /** The network namespace that is this host (its pods' namespaces are named `<it>-<8 hex>`); default `hns-<hash of the directory>`. */
+  dataplaneNode: string;
+  /** The network namespace holding the L2 segment (a bridge) every emulated host's uplink is plugged into. */
+  dataplaneUnderlay: string;
 }
 
 export const DEFAULT_CONFIG: Omit<EmulatorConfig, 'profile' | 'hnsVersion' | 'schemaVersion' | 'rebootKeepsNetworks'> = {
@@ -74,6 +83,9 @@ export const DEFAULT_CONFIG: Omit<EmulatorConfig, 'profile' | 'hnsVersion' | 'sc
   namespaceCompartment: 'lazy',
   emptyVipIsManagementIp: true,
   unattachedNamespace: 'omit',
+  dataplane: 'off',
+  dataplaneNode: '',
+  dataplaneUnderlay: 'hns-underlay',
 };
 
 /** How `hnsctl emulator set <knob> <value>` reads a value. */
@@ -99,7 +111,13 @@ export const KNOBS: Record<keyof EmulatorConfig, KnobKind> = {
   namespaceCompartment: ['lazy', 'eager'],
   emptyVipIsManagementIp: 'boolean',
   unattachedNamespace: ['omit', 'zero'],
+  dataplane: ['off', 'netns'],
+  dataplaneNode: 'string',
+  dataplaneUnderlay: 'string',
 };
+
+/** What a network namespace of the data plane may be called (a file name under /run/netns, kept short). */
+export const NETNS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
 
 /** Parses a knob value as typed on a command line: `13.4` for versions, `a,b` for lists. */
 export function parseKnob(name: string, text: string): unknown {
@@ -132,6 +150,7 @@ export function parseKnob(name: string, text: string): unknown {
         throw new Error(`${name} is JSON`);
       }
     default:
+      if ((name === 'dataplaneNode' || name === 'dataplaneUnderlay') && !NETNS_NAME.test(text)) throw new Error(`${name} is a network namespace name: letters, digits, '.', '_', '-', at most 40`);
       if (name === 'profile' && !findProfile(text)) throw new Error(`unknown profile ${text}; known: ${profileNames().join(', ')}`);
       return name === 'profile' ? findProfile(text)!.name : text;
   }

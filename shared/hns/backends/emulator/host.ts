@@ -31,7 +31,7 @@ import { formatCidr, formatIp, hasHostBits, networkAddress, parseCidr, parseIp }
 import { appendCall } from './calllog';
 import { type EmulatorConfig, readConfig } from './config';
 import { list, readJson, remove, removeTree, writeAtomic } from './fsio';
-import { type StoreTx, updateStore, withStateLock } from './store';
+import { type StoreTx, updateStore } from './store';
 
 export const ERROR_INVALID_PARAMETER = 87;
 export const ERROR_NOT_FOUND = 1168;
@@ -257,7 +257,7 @@ function checkRoute(spec: RouteSpec, call: string): { prefix: string; nextHop: s
 }
 
 /** Under the lock: the view of the host as the call finds it. */
-async function locked<T>(dir: string, call: string, doc: unknown, fn: (v: HostView, cfg: EmulatorConfig) => T): Promise<T> {
+async function locked<T>(dir: string, call: string, doc: unknown, fn: (v: HostView, cfg: EmulatorConfig) => T, changes = false): Promise<T> {
   const cfg = readConfig(dir);
   const t0 = performance.now();
   let code = 0;
@@ -269,7 +269,7 @@ async function locked<T>(dir: string, call: string, doc: unknown, fn: (v: HostVi
       const out = fn(v, cfg);
       v.saveIndexes();
       return out;
-    });
+    }, { hostChanged: changes });
   } catch (err) {
     code = err instanceof HostCallFailure ? err.code : 31; // ERROR_GEN_FAILURE
     throw err;
@@ -279,6 +279,23 @@ async function locked<T>(dir: string, call: string, doc: unknown, fn: (v: HostVi
       appendCall(dir, { time: new Date().toISOString(), pid: process.pid, op: call, doc, ms: Math.round((performance.now() - t0) * 100) / 100, hr: hrText });
     }
   }
+}
+
+/** The host's IP stack as the Linux data plane realizes it: interfaces by identity, their forwarding flags, the routes made on live ones. */
+export interface HostSnapshot {
+  interfaces: { identity: string; kind: 'uplink' | 'endpoint'; endpointId?: string; forwarding: { v4: boolean; v6: boolean } }[];
+  routes: { DestinationPrefix: string; NextHop: string; Identity: string; Metric: number }[];
+}
+
+/** Reads the host's files (no lock taken: the caller holds the state lock, or only reads). */
+export function hostSnapshot(dir: string, cfg: EmulatorConfig, tx: StoreTx): HostSnapshot {
+  const forwarding = readJson<Record<string, boolean>>(forwardingFile(dir)) ?? {};
+  const srcs = sources(tx, cfg);
+  const live = new Set(srcs.map((s) => s.identity));
+  return {
+    interfaces: srcs.map((s) => ({ identity: s.identity, kind: s.kind, ...(s.endpointId ? { endpointId: s.endpointId } : {}), forwarding: { v4: forwarding[`${s.identity}|4`] === true, v6: forwarding[`${s.identity}|6`] === true } })),
+    routes: storedRoutes(dir).map((r) => r.route).filter((r) => live.has(r.Identity)),
+  };
 }
 
 // --- the calls -------------------------------------------------------------------------------
@@ -312,7 +329,7 @@ export function createHostRoute(dir: string, spec: RouteSpec): Promise<EmulatedR
     if (readJson<StoredRoute>(file)) throw new HostCallFailure(ERROR_OBJECT_ALREADY_EXISTS, call, `a route to ${prefix} via ${nextHop} on interface ${row.InterfaceIndex} exists`);
     writeAtomic(file, JSON.stringify(stored));
     return { DestinationPrefix: prefix, NextHop: nextHop, InterfaceIndex: row.InterfaceIndex, InterfaceLuid: row.InterfaceLuid, Metric: stored.Metric, Protocol: 'NetMgmt' };
-  });
+  }, true);
 }
 
 /** DeleteIpForwardEntry2: ERROR_NOT_FOUND when no such route is there. */
@@ -324,7 +341,7 @@ export function deleteHostRoute(dir: string, spec: RouteSpec): Promise<void> {
     const file = routeFile(dir, { DestinationPrefix: prefix, NextHop: nextHop, Identity: identity });
     if (!readJson<StoredRoute>(file)) throw new HostCallFailure(ERROR_NOT_FOUND, call, `no route to ${prefix} via ${nextHop} on interface ${row.InterfaceIndex}`);
     remove(file);
-  });
+  }, true);
 }
 
 /** SetIpInterfaceEntry with ForwardingEnabled for one family. */
@@ -336,17 +353,17 @@ export function setHostForwarding(dir: string, ref: InterfaceRef, family: 4 | 6,
     if (enabled) flags[`${identity}|${family}`] = true;
     else delete flags[`${identity}|${family}`];
     writeAtomic(forwardingFile(dir), JSON.stringify(flags));
-  });
+  }, true);
 }
 
 /** Every route made by CreateIpForwardEntry2 goes (an operator's `route -f`, or a reboot); returns how many. */
 export async function flushHostRoutes(dir: string): Promise<number> {
   const cfg = readConfig(dir);
-  return withStateLock(dir, cfg, () => {
+  return updateStore(dir, cfg, () => {
     const all = storedRoutes(dir);
     for (const { file } of all) remove(file);
     return all.length;
-  });
+  }, { hostChanged: true });
 }
 
 /** A reboot: routes made at run time and forwarding flags do not survive it (the index numbering does). Call under the lock. */

@@ -50,6 +50,7 @@ import { exists, list, readJson, readText, remove, removeTree, statOf, TornRead,
 import { HcnFailure } from './failure';
 import { newGuid } from './guid';
 import { isRemote, serviceStamp } from './objects';
+import { isDirty, markDirty, realizeIfDirty } from './plane';
 
 export { readConfig } from './config';
 
@@ -608,6 +609,8 @@ export function importState(dir: string, cfg: EmulatorConfig, s: Partial<Emulato
  */
 export async function readStore<T>(dir: string, cfg: EmulatorConfig, look: (tx: StoreTx) => T): Promise<T> {
   if (needsRepair(dir)) await withStateLock(dir, cfg, () => (needsRepair(dir) ? repair(dir, cfg) : undefined));
+  // A change whose realization was cut short (its process died) is finished by whoever comes next.
+  if (isDirty(dir, cfg)) await withStateLock(dir, cfg, () => realizeIfDirty(dir, cfg));
   try {
     return look(new StoreTx(storeRoot(dir), cfg));
   } catch (err) {
@@ -619,13 +622,19 @@ export async function readStore<T>(dir: string, cfg: EmulatorConfig, look: (tx: 
   }
 }
 
-/** A change under the lock, committed whole; if `change` throws, nothing is written. */
-export function updateStore<T>(dir: string, cfg: EmulatorConfig, change: (tx: StoreTx) => T): Promise<T> {
+/**
+ * A change under the lock, committed whole; if `change` throws, nothing is written. With the Linux
+ * data plane on (plane.ts), the committed state is realized before the lock is let go; `hostChanged`
+ * says that `change` changed the host's routes or forwarding flags (host.ts), which the store does not see.
+ */
+export function updateStore<T>(dir: string, cfg: EmulatorConfig, change: (tx: StoreTx) => T, opts: { hostChanged?: boolean } = {}): Promise<T> {
   return withStateLock(dir, cfg, () => {
     if (needsRepair(dir)) repair(dir, cfg);
     const tx = new StoreTx(storeRoot(dir), cfg);
     const result = change(tx);
+    if (tx.changed || opts.hostChanged) markDirty(dir, cfg);
     tx.commit();
+    realizeIfDirty(dir, cfg);
     return result;
   });
 }
