@@ -119,6 +119,7 @@ class Builder {
     for (const net of this.input.networks) this.network(net);
     for (const ep of this.input.endpoints) this.endpoint(ep);
     this.hostRoutes();
+    this.switchNatReplies();
     this.node.iptables = iptablesText(this.nat, this.natChains, this.filter.get(this.node.name) ?? []);
     for (const pod of this.pods.values()) pod.iptables = iptablesText([], [], this.filter.get(pod.name) ?? []);
     return { underlay: this.input.underlay, node: this.node, pods: [...this.pods.values()], notRealized: this.notRealized };
@@ -137,6 +138,10 @@ class Builder {
     this.node.sysctls.push(
       // Forwarding is per interface (SetIpInterfaceEntry); new interfaces start without it.
       ['net.ipv4.conf.default.forwarding', '0'],
+      // The strong host model of Windows: an interface answers ARP only for its own addresses (a
+      // vSwitch's bridge device holds none, so it never answers for the host vNIC's .2).
+      ['net.ipv4.conf.all.arp_ignore', '1'], ['net.ipv4.conf.default.arp_ignore', '1'],
+      ['net.ipv4.conf.all.arp_announce', '2'], ['net.ipv4.conf.default.arp_announce', '2'],
       // Paths stay as the routes say: no redirects learnt or sent, no reverse-path filtering.
       ['net.ipv4.conf.all.accept_redirects', '0'], ['net.ipv4.conf.default.accept_redirects', '0'],
       ['net.ipv4.conf.all.send_redirects', '0'], ['net.ipv4.conf.default.send_redirects', '0'],
@@ -369,6 +374,21 @@ class Builder {
     }
   }
 
+  /**
+   * On an Overlay network VFP SNATs a pod's traffic to the outside in the switch and turns the
+   * replies back there, whatever the host's forwarding flags (the agent, as flannel, turns none on
+   * for Overlay). Linux de-NATs them in the host's stack, so the uplink forwards them: replies of
+   * known flows only, unless the host itself forwards on the uplink.
+   */
+  private switchNatReplies(): void {
+    const uplink = this.node.links.find((l) => l.id === UPLINK_ID)!;
+    if (uplink.forwarding || ![...this.networks.values()].some((n) => n.type === 'Overlay')) return;
+    uplink.forwarding = true;
+    const rules = this.filter.get(this.node.name) ?? [];
+    rules.push(`000000 -A FORWARD -i ${UPLINK} -m conntrack --ctstate ESTABLISHED,RELATED -m comment --comment "hns: VFP NAT replies" -j ACCEPT`, `000001 -A FORWARD -i ${UPLINK} -m comment --comment "hns: the host does not forward" -j DROP`);
+    this.filter.set(this.node.name, rules);
+  }
+
   /** Routes the node agent made through the IP Helper model, on the interfaces they name. */
   private hostRoutes(): void {
     const ifaces = new Map(this.input.host.interfaces.map((i) => [i.identity, i]));
@@ -397,11 +417,12 @@ function iptablesText(nat: string[], chains: string[], filter: string[]): string
   const out = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]'];
   for (const c of chains) out.push(`:${c} - [0:0]`);
   out.push(...nat, 'COMMIT', '*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]');
-  if (filter.length) {
+  const acl = filter.filter((l) => !l.slice(7).startsWith('-A FORWARD'));
+  if (acl.length) {
     // What the endpoint itself started may come back (INFERRED: VFP's ACLs are taken as stateful).
     out.push('-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT', '-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT');
-    out.push(...[...filter].sort().map((l) => l.slice(7)));
   }
+  out.push(...[...filter].sort().map((l) => l.slice(7)));
   out.push('COMMIT', '');
   return out.join('\n');
 }

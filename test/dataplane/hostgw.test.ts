@@ -1,0 +1,3 @@
+import { trafficSuite } from './traffic';
+
+trafficSuite('host-gateway');

@@ -1,0 +1,3 @@
+import { trafficSuite } from './traffic';
+
+trafficSuite('l3-upstream');
