@@ -1,3 +1,4 @@
+import { hybridTests } from './hybrid';
 import { trafficSuite } from './traffic';
 
-trafficSuite('win-overlay');
+trafficSuite('win-overlay', hybridTests);

@@ -8,7 +8,7 @@
 //   no more after DEL; then every pod deleted and a peer removed leave nothing of them anywhere,
 //   and the next ADD works.
 
-import { suite } from 'uvu';
+import { suite, type Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Mode } from '../agent/cluster';
 import { waitFor } from '../helpers/wait';
@@ -19,16 +19,20 @@ const OUTSIDE = '192.168.10.200';
 const ROUTER = '192.168.10.1';
 const HOST_PORT = 8080;
 
-interface World {
+export interface World {
   pc: PC;
+  /** Per node, its pods (two until the teardown test). */
   pods: Pod[][];
   outside: Probe;
 }
 
+/** More tests of a mode, run after the traffic tests and before the teardown test, on the same nodes. */
+export type ExtraTests = (test: Test, world: () => World) => void;
+
 const TAGS: Record<Mode, string> = { 'win-l2bridge': 'l2', 'host-gateway': 'hg', 'l3-upstream': 'l3', 'win-overlay': 'ov' };
 
 /** Asserts a TCP and a UDP echo from `from` to `to`'s IP arrive with source `source` (the pod's own IP unless SNATed). */
-async function echoes(from: Probe, toIp: string, source: string, what: string): Promise<void> {
+export async function echoes(from: Probe, toIp: string, source: string, what: string): Promise<void> {
   for (const op of ['tcp', 'udp'] as const) {
     const a = await from[op](toIp, POD_PORT);
     assert.ok(a.ok, `${what}: ${op.toUpperCase()} echo to ${toIp}:${POD_PORT} got no answer (${a.error})`);
@@ -36,11 +40,11 @@ async function echoes(from: Probe, toIp: string, source: string, what: string): 
   }
 }
 
-function reach(from: Pod, to: { ip: string; name: string }, what: string): void {
+export function reach(from: { netns: string; ip: string; name: string }, to: { ip: string; name: string }, what: string): void {
   assert.ok(pingable(from.netns, to.ip), `${what}: ${from.name} (${from.ip}) cannot ping ${to.name} (${to.ip})`);
 }
 
-export function trafficSuite(mode: Mode): void {
+export function trafficSuite(mode: Mode, extra?: ExtraTests): void {
   const tag = TAGS[mode];
   const test = suite(`dataplane: ${mode}, three nodes, real traffic`);
   const t0 = Date.now();
@@ -145,6 +149,8 @@ export function trafficSuite(mode: Mode): void {
       assert.is(v6, '', 'an overlay pod has no global IPv6 address');
     });
   }
+
+  extra?.(test, () => w);
 
   test('every pod deleted and a peer removed leave nothing of them in any namespace; the next ADD works', async () => {
     const { pc } = w;
