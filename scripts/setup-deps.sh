@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# System packages the tests use, from Debian's apt: host-local (the reference IPAM plugin), strace
+# System packages the tests use, from Debian's apt: iproute2, iptables, procps (sysctl), util-linux
+# (nsenter) and iputils-ping for the HNS emulator's Linux data plane and its traffic tests, host-local (the reference IPAM plugin), strace
 # (the faults suite kills the plugins at each state-changing call with its fault injection), gcc for
 # the stand-in HCN library, mingw for its Windows build, Wine to run the .exe files, and Go with
 # containerd's go-cni and libcni (the gocni suite's driver is built against them, offline).
@@ -7,6 +8,11 @@
 # a parallel job), waits for its lock (up to APT_LOCK_WAIT seconds, default 600) instead of failing.
 set -euo pipefail
 want=()
+command -v ip >/dev/null && command -v bridge >/dev/null || want+=(iproute2)
+command -v iptables-restore >/dev/null || want+=(iptables)
+command -v sysctl >/dev/null || want+=(procps)
+command -v nsenter >/dev/null || want+=(util-linux)
+command -v ping >/dev/null || want+=(iputils-ping)
 [ -x /usr/lib/cni/host-local ] || want+=(containernetworking-plugins)
 command -v strace >/dev/null || want+=(strace)
 command -v gcc >/dev/null || want+=(gcc)

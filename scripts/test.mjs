@@ -12,6 +12,8 @@
 //   exec         uvu over test/exec (the built Linux executables on the HNS emulator)
 //   gocni        uvu over test/gocni (pods through containerd's go-cni and libcni, Debian's Go packages)
 //   agent        uvu over test/agent (cni-agent on three emulated nodes, a stand-in API server over HTTPS)
+//   dataplane    uvu over test/dataplane (the emulator's Linux data plane: real traffic between pods of emulated nodes in
+//                network namespaces, every mode and a Linux flannel node; needs root: it fails, never skips, without)
 //   faults       uvu over test/faults (kill -9 at every state-changing call under strace, fuzzed requests, damaged state files)
 //   conformance  the CNI conformance harness over the four built plugins
 //   windows      the built .exe files under Wine against the stand-in computenetwork.dll
@@ -36,6 +38,7 @@ const SUITES = {
   exec: () => uvu('test/exec'),
   gocni: () => uvu('test/gocni'),
   agent: () => uvu('test/agent'),
+  dataplane: () => uvu('test/dataplane'),
   faults: () => uvu('test/faults'),
   conformance: () => run(process.execPath, ['conformance/run.mjs'], { counts: 'summary' }),
   windows: () => run('bash', [path.join(ROOT, 'test', 'windows', 'run.sh')], { counts: 'summary' }),

@@ -81,7 +81,7 @@ function realizeNow(dir: string, cfg: EmulatorConfig, opts: { force?: boolean })
   // Forget what this pass converges before it starts: a pass cut short leaves it to the next one.
   const next: Applied = { netns: Object.fromEntries(specs.filter((s) => !opts.force && !changed.has(s.name) && applied.netns[s.name]).map((s) => [s.name, applied.netns[s.name]!])) };
   if (applied.notRealized !== undefined) next.notRealized = applied.notRealized;
-  writeAtomic(appliedFile(dir), JSON.stringify(next));
+  if (opts.force || changed.size) writeAtomic(appliedFile(dir), JSON.stringify(next));
   const result = convergePlane(plane, changed, opts);
   for (const name of result.converged) next.netns[name] = hashes.get(name)!;
   const notRealized = hash(plane.notRealized);
@@ -89,7 +89,7 @@ function realizeNow(dir: string, cfg: EmulatorConfig, opts: { force?: boolean })
     appendCall(dir, { time: new Date().toISOString(), pid: process.pid, op: 'DataplaneNotRealized', doc: plane.notRealized, ms: 0, hr: '0x00000000' });
   }
   next.notRealized = notRealized;
-  writeAtomic(appliedFile(dir), JSON.stringify(next));
+  if (opts.force || changed.size || result.converged.length || applied.notRealized !== notRealized) writeAtomic(appliedFile(dir), JSON.stringify(next));
   return { ok: result.errors.length === 0, converged: result.converged, errors: result.errors };
 }
 
