@@ -50,6 +50,7 @@ test.after(async () => {
   } finally {
     await pc?.close();
     removeRunNamespaces(`${RUN}-kl-`);
+    process.stdout.write(`\n  kill -9 suite: after teardown ${runNamespaces().filter((n) => n.startsWith(`${RUN}-kl-`)).length} of its namespaces left\n`);
   }
 });
 
@@ -132,7 +133,7 @@ test('kill -9 during ADD, in each phase: DEL and GC leave no link, address, rout
   assert.ok(ip && pingable(node.netns, ip), `the pod added again (${ip}) does not answer its node`);
   await verb('DEL');
   assert.equal(podLeftovers(), [], 'nothing left after the last DEL');
-  process.stdout.write(`\n  kill -9 during ADD: ${ran} phases of ${all.length} kill points; ${madeBefore} links/addresses/routes/rules of killed ADDs removed by DEL and GC, 0 left; ${failures.length} failed; run namespaces now: ${runNamespaces().filter((n) => n.startsWith(`${RUN}-kl-`)).length}\n`);
+  process.stdout.write(`\n  kill -9 during ADD: ${ran} phases of ${all.length} kill points; ${madeBefore} links/addresses/routes/rules of killed ADDs removed by DEL and GC, 0 left; ${failures.length} failed\n`);
   assert.equal(failures, []);
 });
 

@@ -47,12 +47,13 @@ export function reach(from: { netns: string; ip: string; name: string }, to: { i
 export function trafficSuite(mode: Mode, extra?: ExtraTests): void {
   const tag = TAGS[mode];
   const test = suite(`dataplane: ${mode}, three nodes, real traffic`);
-  const t0 = Date.now();
+  let t0 = 0;
   let w: World;
   const overlay = mode === 'win-overlay';
   const bridged = !overlay;
 
   test.before(async () => {
+    t0 = Date.now();
     requireNetns();
     const pc = await PlaneCluster.create(mode, tag);
     // A host on the underlay outside every OutBoundNAT exception (not a node, not the cluster).
@@ -89,7 +90,7 @@ export function trafficSuite(mode: Mode, extra?: ExtraTests): void {
       await pc?.close();
       removeRunNamespaces(`${RUN}-${tag}-`);
       const left = runNamespaces().filter((n) => n.startsWith(`${RUN}-${tag}-`)).length;
-      process.stdout.write(`\n  ${mode}: ${((Date.now() - t0) / 1000).toFixed(1)} s; after teardown ${left} namespaces of the run left\n`);
+      process.stdout.write(`\n  ${mode}: ${((Date.now() - t0) / 1000).toFixed(1)} s; after teardown ${left} of its namespaces left (nodes, pods, underlay, outside${mode === 'l3-upstream' ? ', router' : ''}${overlay ? ', Linux node' : ''}), so none of their links, routes or rules\n`);
     }
   });
 

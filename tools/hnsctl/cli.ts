@@ -42,6 +42,8 @@ The HNS emulator only (CNI_HNS_EMULATOR_DIR):
   emulator restart-hns                          Restart-Service hns: every endpoint is gone, networks stay
   emulator reboot                               Restart-Computer: endpoints, namespaces, NAT and non-persistent networks go
   emulator service stop|start                   stop the service (every call fails with RPC_S_SERVER_UNAVAILABLE), start it
+  emulator dataplane sync|down                  Linux data plane (emulator set dataplane netns, root): converge every namespace now, or remove them
+  emulator dataplane netns [<namespace id>]     the network namespace that is this host, or that stands for an HNS namespace
 
 Backend: the HCN service on Windows, the emulator elsewhere; CNI_HNS_BACKEND=hcn|emulator overrides,
 CNI_HNS_EMULATOR_DIR points at the emulator's state, CNI_HNS_EMULATOR_PROFILE picks its Windows build.
@@ -251,7 +253,7 @@ export async function versionCommand(client: HnsClient, asJson: boolean, out: (t
 
 export async function emulatorCommand(openApi: () => Promise<HcnApi>, words: string[], asJson: boolean, out: (t: string) => void): Promise<void> {
   const [verb, ...args] = words;
-  const known = ['profile', 'profiles', 'show', 'set', 'restart-hns', 'reboot', 'service'];
+  const known = ['profile', 'profiles', 'show', 'set', 'restart-hns', 'reboot', 'service', 'dataplane'];
   if (!verb || !known.includes(verb)) throw new UsageError(`emulator ${known.join('|')}`);
   const { PROFILES } = await import('../../shared/hns/backends/emulator/profiles');
   if (verb === 'profiles') {
@@ -260,6 +262,10 @@ export async function emulatorCommand(openApi: () => Promise<HcnApi>, words: str
   }
   if (verb === 'set' && args.length !== 2) throw new UsageError('emulator set <knob> <value>');
   if (verb === 'service' && (args.length !== 1 || (args[0] !== 'stop' && args[0] !== 'start'))) throw new UsageError('emulator service stop|start');
+  if (verb === 'dataplane') {
+    const ok = args[0] === 'sync' || args[0] === 'down' ? args.length === 1 : args[0] === 'netns' && args.length <= 2;
+    if (!ok) throw new UsageError('emulator dataplane sync|down|netns [<namespace id>]');
+  }
   const api = await openApi();
   const dir = emulatorDirOf(api);
   if (!dir) throw new Error(`emulator ${verb}: this host talks to the real HNS service (backend ${api.backend}); emulator commands change only the HNS emulator (CNI_HNS_BACKEND=emulator)`);
@@ -307,7 +313,23 @@ export async function emulatorCommand(openApi: () => Promise<HcnApi>, words: str
       else admin.startService();
       return out(`service ${args[0] === 'stop' ? 'stopped: every call fails with RPC_S_SERVER_UNAVAILABLE (0x800706BA)' : 'started'}\n`);
     }
+    case 'dataplane':
+      return dataplaneCommand(admin, args, asJson, out);
   }
+}
+
+/** The emulator's Linux data plane (config `dataplane: netns`): converge now, take it down, or name a namespace. */
+async function dataplaneCommand(admin: import('../../shared/hns/backends/emulator/admin').EmulatorAdmin, args: string[], asJson: boolean, out: (t: string) => void): Promise<void> {
+  if (args[0] === 'netns') return out(`${admin.dataplaneNetns(args[1])}\n`);
+  if (args[0] === 'down') {
+    const errors = await admin.dataplaneDown();
+    if (errors.length) throw new Error(`emulator dataplane down: ${errors.join('; ')}`);
+    return out(`the data plane of ${admin.dataplaneNetns()} is down\n`);
+  }
+  const report = await admin.dataplaneSync();
+  if (asJson) out(json(report));
+  else out(`converged: ${report.converged.join(', ') || 'nothing'}\n`);
+  if (!report.ok) throw new Error(`emulator dataplane sync: ${report.errors.join('; ')}`);
 }
 
 // --- entry -----------------------------------------------------------------------------------
