@@ -51,7 +51,12 @@ export class PlaneCluster {
     prepare();
     const c = await Cluster.create(`cni-dataplane-${tag}-`);
     const pc = new PlaneCluster(c, mode, tag, `${RUN}-${tag}-ul`);
-    for (let i = 1; i <= count; i++) await pc.addNode(i);
+    try {
+      for (let i = 1; i <= count; i++) await pc.addNode(i);
+    } catch (err) {
+      await pc.close();
+      throw err;
+    }
     return pc;
   }
 

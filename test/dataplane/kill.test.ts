@@ -13,6 +13,7 @@ import { buildRequest } from '../../conformance/runtime/libcni';
 import { describe, run } from '../faults/lib';
 import { killPoints, runKilled, traceRun } from '../faults/strace';
 import { DIST } from '../helpers/node';
+import { setUpOnce } from '../helpers/setup';
 import { PlaneCluster, type PlaneNode } from './cluster';
 import { holdings, pingable, removeRunNamespaces, requireNetns, RUN, runNamespaces } from './fabric';
 
@@ -33,7 +34,7 @@ let node: PlaneNode;
 let hnsNs: string;
 let netns: string;
 
-test.before(async () => {
+setUpOnce(test, async () => {
   requireNetns();
   pc = await PlaneCluster.create('host-gateway', 'kl', 1);
   await pc.startAgents();

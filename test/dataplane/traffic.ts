@@ -11,6 +11,7 @@
 import { suite, type Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Mode } from '../agent/cluster';
+import { setUpOnce } from '../helpers/setup';
 import { waitFor } from '../helpers/wait';
 import { addUnderlayHost, holdings, mentioning, nsExec, ping, pingable, Probe, removeRunNamespaces, requireNetns, RUN, runNamespaces } from './fabric';
 import { CONTAINER_PORT, type PlaneCluster as PC, PlaneCluster, type PlaneNode, type Pod, POD_PORT } from './cluster';
@@ -49,13 +50,16 @@ export function trafficSuite(mode: Mode, extra?: ExtraTests): void {
   const test = suite(`dataplane: ${mode}, three nodes, real traffic`);
   let t0 = 0;
   let w: World;
+  // Kept from the moment it exists: a set-up that fails half-way still has its agents and namespaces taken down.
+  let cluster: PlaneCluster | undefined;
   const overlay = mode === 'win-overlay';
   const bridged = !overlay;
 
-  test.before(async () => {
+  setUpOnce(test, async () => {
     t0 = Date.now();
     requireNetns();
     const pc = await PlaneCluster.create(mode, tag);
+    cluster = pc;
     // A host on the underlay outside every OutBoundNAT exception (not a node, not the cluster).
     const outsideNs = addUnderlayHost(pc.underlay, `${tag}-out`, `${OUTSIDE}/24`);
     const outside = new Probe(outsideNs, [POD_PORT]);
@@ -82,7 +86,7 @@ export function trafficSuite(mode: Mode, extra?: ExtraTests): void {
   });
 
   test.after(async () => {
-    const pc = w?.pc;
+    const pc = cluster;
     try {
       const errors = pc ? await pc.down() : [];
       if (errors.length) throw new Error(errors.join('; '));
