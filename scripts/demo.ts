@@ -6,6 +6,8 @@
 // Prints each step's result and what HNS holds after it.
 //
 //   npm run demo            (builds the Linux executables first)
+//   npm run demo -- --ping  then two host-gateway nodes whose emulator realizes HNS as Linux
+//                           networking (network namespaces, root): a pod on each, a real ping across
 //
 // Everything the run made stays in .demo/ (emulator state, plugin state, the plugins' logs) until
 // the next run; the last lines say where.
@@ -132,11 +134,68 @@ async function demo(plugin: string, example: string, root: string): Promise<void
   say(`log: ${env.CNI_LOG_FILE} (${fs.readFileSync(env.CNI_LOG_FILE!, 'utf8').trim().split('\n').length} lines, one JSON line per step)`);
 }
 
+/** Two emulated host-gateway nodes on one underlay, each brought up by its agent, peers of each other. */
+const PING_NODES = [
+  { name: 'win-node-1', nodeIP: '192.0.2.11', podCIDR: '10.244.1.0/24' },
+  { name: 'win-node-2', nodeIP: '192.0.2.12', podCIDR: '10.244.2.0/24' },
+];
+const PING_UNDERLAY = 'cni-demo-underlay';
+
+function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): string {
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
+  return r.stdout.trimEnd();
+}
+
+async function pingAcrossNodes(root: string): Promise<void> {
+  say('\n=== two host-gateway nodes, HNS realized as Linux networking (hnsctl emulator set dataplane netns)');
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return say('not run: the Linux data plane needs root on Linux (network namespaces)');
+  const nodes = PING_NODES.map((n, i) => {
+    const dir = path.join(root, 'ping', n.name);
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, CNI_HNS_BACKEND: 'emulator', CNI_HNS_EMULATOR_DIR: path.join(dir, 'hns'), CNI_STATE_DIR: path.join(dir, 'state'), CNI_LOG_FILE: path.join(dir, 'cni-plugins.log') };
+    return { ...n, dir, env, netnsName: `cni-demo-node${i + 1}`, pod: undefined as undefined | { attachment: RuntimeAttachment; ip: string; netns: string } };
+  });
+  const rt = (n: (typeof nodes)[number]) => ({ binDirs: [DIST], env: n.env, cacheDir: path.join(n.dir, 'cache') });
+  const conflist = (n: (typeof nodes)[number]) => loadConfList(path.join(n.dir, 'conf', '10-cbr0.conflist'));
+  try {
+    for (const n of nodes) {
+      fs.mkdirSync(n.dir, { recursive: true });
+      for (const [knob, value] of [['managementIp', n.nodeIP], ['dataplaneNode', n.netnsName], ['dataplaneUnderlay', PING_UNDERLAY], ['dataplane', 'netns']]) hnsctl(n.env, 'emulator', 'set', knob!, value!);
+      const peers = nodes.filter((p) => p !== n).map(({ name, nodeIP, podCIDR }) => ({ name, nodeIP, podCIDR }));
+      fs.writeFileSync(path.join(n.dir, 'peers.json'), JSON.stringify(peers));
+      const config = {
+        mode: 'host-gateway', network: 'cbr0', node: n.name, podCIDR: [n.podCIDR], nodeIP: n.nodeIP, netAdapter: 'Ethernet',
+        clusterCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', clusterDNS: '10.96.0.10',
+        confDir: path.join(n.dir, 'conf'), peers: { source: 'file', file: 'peers.json' },
+        stateDir: path.join(n.dir, 'agent-state'), logFile: path.join(n.dir, 'cni-agent.log'),
+      };
+      fs.writeFileSync(path.join(n.dir, 'agent.json'), JSON.stringify(config));
+      run(path.join(DIST, 'cni-agent'), ['--config', path.join(n.dir, 'agent.json'), '--once'], n.env);
+      const hnsNamespace = hnsctl(n.env, 'namespace', 'create');
+      const attachment: RuntimeAttachment = { containerId: `demo-ping-${n.name}`, ifName: 'eth0', netns: hnsNamespace, args: [['K8S_POD_NAME', `web-${n.name}`]] };
+      const result = (await addNetworkList(rt(n), conflist(n), attachment)) as { ips: { address: string }[] };
+      n.pod = { attachment, ip: result.ips[0]!.address.split('/')[0]!, netns: hnsctl(n.env, 'emulator', 'dataplane', 'netns', hnsNamespace) };
+      say(`${n.name} (${n.nodeIP}, namespace ${n.netnsName}): agent --once, then pod web-${n.name} ADDed: ${n.pod.ip} in namespace ${n.pod.netns}`);
+    }
+    const [a, b] = nodes as [(typeof nodes)[number], (typeof nodes)[number]];
+    say(`$ ip netns exec ${a.pod!.netns} ping -c 2 ${b.pod!.ip}   (pod on ${a.name} -> pod on ${b.name}, via the host routes the agents made)`);
+    say(run('ip', ['netns', 'exec', a.pod!.netns, 'ping', '-c', '2', '-W', '2', b.pod!.ip]));
+  } finally {
+    for (const n of nodes) {
+      if (n.pod) await delNetworkList(rt(n), conflist(n), n.pod.attachment).catch((err: Error) => say(`DEL on ${n.name}: ${err.message}`));
+      if (fs.existsSync(path.join(n.dir, 'hns'))) spawnSync(path.join(DIST, 'hnsctl'), ['emulator', 'dataplane', 'down'], { env: n.env });
+    }
+    spawnSync('ip', ['netns', 'delete', PING_UNDERLAY]);
+  }
+  say('DEL of both pods, then hnsctl emulator dataplane down on both nodes: their namespaces are gone');
+}
+
 async function main(): Promise<void> {
   const root = path.join(ROOT, '.demo');
   fs.rmSync(root, { recursive: true, force: true });
   for (const { plugin, example } of PODS) await demo(plugin, example, root);
   say('\nAll four plugins: node brought up by cni-agent, then ADD, CHECK, DEL, DEL again: ok');
+  if (process.argv.includes('--ping')) await pingAcrossNodes(root);
   say(`Kept in ${root}: each plugin's emulator state (hns/), plugin state (state/), logs (cni-plugins.log, cni-agent.log), the agent's config and conflist.`);
 }
 
