@@ -5,7 +5,8 @@
 //   node scripts/test.mjs unit exec       only those suites
 //
 // Suites, in order:
-//   setup        system packages the tests use (Debian's host-local, gcc, mingw, Wine, Go, go-cni)
+//   setup        system packages the tests use (Debian's host-local, gcc, mingw, Wine, Go, go-cni);
+//                in a whole run it installs them while typecheck, unit and build run, its output shown after
 //   typecheck    tsc --noEmit over the whole tree (after generating the validators)
 //   unit         uvu over test/unit (in-process, TypeScript through tsx)
 //   build        node build.mjs (both targets, plus the linux test tools)
@@ -61,15 +62,17 @@ function uvu(dir) {
  */
 function run(cmd, args, { counts, label = [cmd, ...args].join(' ') }) {
   return new Promise((resolve) => {
-    process.stdout.write(`\n=== ${label}\n`);
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } });
+    const write = output.write;
+    write(`\n=== ${label}\n`);
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
-      process.stdout.write(d);
+      write(d);
     });
+    child.stderr.on('data', (d) => write(d));
     child.on('error', (err) => {
-      process.stdout.write(`${label}: ${err.message}\n`);
+      write(`${label}: ${err.message}\n`);
       resolve({ passed: 0, failed: 1 });
     });
     child.on('close', (code) => {
@@ -90,13 +93,43 @@ function run(cmd, args, { counts, label = [cmd, ...args].join(' ') }) {
   });
 }
 
+/** Where a suite's output goes: straight through, or held while another suite has the terminal. */
+const output = { write: (d) => process.stdout.write(d) };
+
+/** Suites that need none of setup's system packages: while they run, setup installs them. */
+const WITHOUT_SYSTEM_PACKAGES = new Set(['typecheck', 'unit', 'build']);
+
+/**
+ * Starts setup with its output held back (apt's download and unpacking wait mostly on the network
+ * and the disk), so that the suites before the first one that needs its packages run meanwhile.
+ */
+function startSetup() {
+  const held = [];
+  const t0 = Date.now();
+  const saved = output.write;
+  output.write = (d) => held.push(String(d));
+  const done = SUITES.setup().then((r) => ({ ...r, seconds: (Date.now() - t0) / 1000 }));
+  output.write = saved;
+  return { done, held };
+}
+
 async function main() {
   const wanted = process.argv.slice(2);
   for (const w of wanted) if (!SUITES[w]) throw new Error(`unknown suite ${w}; known: ${Object.keys(SUITES).join(', ')}`);
   const names = wanted.length ? wanted : Object.keys(SUITES);
   const results = [];
   let total = { passed: 0, failed: 0 };
+  const early = names[0] === 'setup' && WITHOUT_SYSTEM_PACKAGES.has(names[1] ?? '') ? startSetup() : undefined;
+  const awaitSetup = async () => {
+    if (!early || results.some((r) => r.name === 'setup')) return;
+    const r = await early.done;
+    process.stdout.write(early.held.join(''));
+    results.push({ name: 'setup', ...r });
+    total = add(total, r);
+  };
   for (const name of names) {
+    if (name === 'setup' && early) continue;
+    if (!WITHOUT_SYSTEM_PACKAGES.has(name)) await awaitSetup();
     const t0 = Date.now();
     const r = await SUITES[name]();
     results.push({ name, ...r, seconds: (Date.now() - t0) / 1000 });
@@ -104,6 +137,8 @@ async function main() {
     // Nothing after a failed build can mean anything.
     if ((name === 'build' || name === 'typecheck') && r.failed) break;
   }
+  await awaitSetup();
+  results.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
   process.stdout.write('\nsuite        passed  failed  seconds\n');
   for (const r of results) process.stdout.write(`${r.name.padEnd(12)} ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${r.seconds.toFixed(1).padStart(7)}\n`);
   process.stdout.write(`${total.passed} passed, ${total.failed} failed\n`);
