@@ -14,7 +14,7 @@
 //                  and per hour of steady state from what was measured (the model is printed).
 // Every figure is printed against the target (met / not met).
 //
-//   node bench/agent.mjs [--nodes 1000,5000] [--events 20] [--heartbeats 5000] [--mode host-gateway|win-overlay] [--no-fallback]
+//   node bench/agent.mjs [--nodes 1000,5000] [--events 20] [--heartbeats 5000] [--mode host-gateway|win-overlay] [--no-fallback] [--agent <cni-agent>]
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,9 +25,10 @@ import { register as registerEsm } from 'tsx/esm/api';
 import { register as registerCjs } from 'tsx/cjs/api';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const AGENT = path.join(ROOT, 'dist', 'linux-x64', 'cni-agent');
 const args = process.argv.slice(2);
 const arg = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
+// --agent: another build of the executable (an earlier commit's, to compare).
+const AGENT = path.resolve(arg('--agent', path.join(ROOT, 'dist', 'linux-x64', 'cni-agent')));
 const COUNTS = String(arg('--nodes', '1000,5000')).split(',').map(Number);
 const EVENTS = Number(arg('--events', 20));
 const HEARTBEATS = Number(arg('--heartbeats', 5000));
@@ -157,7 +158,7 @@ async function run(nodes, watchList) {
     const lines = logLines(logFile);
     const at = (step) => Date.parse(lines.find((l) => l.step === step)?.time ?? '') - Date.parse(lines[0].time);
     // Where the first sync went: the process start to its log opening is not in the agent's figure.
-    const phases = { opened: at('opened'), listed: at('nodes-listed'), synced: at('first-sync') };
+    const phases = { opened: at('opened'), listed: at('nodes-listed'), network: at('network-created'), synced: at('first-sync') };
     const address = logLines(logFile).find((l) => l.step === 'listening').address;
     const atSync = proc(child.pid);
     const start = { requests: api.requests.length, bytes: api.bytesSent };
