@@ -172,7 +172,7 @@ export function parseAgentConfig(text: string, file: string, env: NodeJS.Process
     logStderr: c.logStderr ?? false,
     listen: parseListen(c.listen ?? DEFAULT_LISTEN),
     reconcileMs: Math.round((c.reconcileSeconds ?? 10) * 1000),
-    resyncMs: Math.round((c.resyncSeconds ?? 300) * 1000),
+    resyncMs: Math.round((c.resyncSeconds ?? 3600) * 1000),
     networkWaitMs: Math.round((c.networkWaitSeconds ?? 45) * 1000),
     hnsTimeoutMs: Math.round((c.hnsTimeoutSeconds ?? 30) * 1000),
   };

@@ -1,9 +1,10 @@
 // The Kubernetes API through the official client library, @kubernetes/client-node 1.4: its
 // KubeConfig loads the credentials (a kubeconfig file, or the in-cluster service account: the
 // mounted token and CA, KUBERNETES_SERVICE_HOST) and turns them into request options (TLS agent,
-// Authorization header, proxy); its Watch streams the API's watch events. The two other requests
-// the agent makes (list the Nodes, merge-patch its own Node's annotations) go through the same
-// options and the same HTTP stack the library's Watch uses (node-fetch), not through its generated
+// Authorization header, proxy); its Watch streams the API's watch events (one JSON line each,
+// trimmed by the caller as it arrives). The two other requests the agent makes (list the Nodes a
+// page at a time, decoded as the bytes arrive; merge-patch its own Node's annotations) go through
+// the same options and the same HTTP stack the library's Watch uses (node-fetch), not through its generated
 // CoreV1Api: that API module brings about 900 model classes whose loading alone costs the agent
 // some 20 MB of resident memory, for two calls whose JSON the agent reads as plain objects anyway.
 // Only the agent loads this module; build.mjs bundles it apart from the plugins.
@@ -12,16 +13,15 @@ import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import fetch from 'node-fetch';
 import type { NodeObject } from './nodes';
-import type { NodeApi, NodeList, WatchEvent, WatchHandle } from './watch';
+import { type ListMeta, ListDecoder } from './list-stream';
+import type { ListOptions, NodeApi, WatchEvent, WatchHandle, WatchOptions } from './watch';
 import path from 'node:path';
 
 export interface KubeClientOptions {
   /** A kubeconfig file; absent: the in-cluster service account (also inside a HostProcess container). */
   kubeconfig?: string;
-  /** Deadline of a list or patch (a watch is long-lived by design and has its own idle check). */
+  /** Deadline of a patch, and of progress of a list (a watch is long-lived by design and has its own idle check). */
   requestTimeoutMs?: number;
-  /** Server-side end of each watch, in seconds (client-go picks 5-10 minutes at random). */
-  watchTimeoutSeconds?: number;
 }
 
 export interface KubeNodeClient extends NodeApi {
@@ -36,6 +36,26 @@ export class KubeApiError extends Error {
     super(message);
     this.name = 'KubeApiError';
   }
+}
+
+/** A failed request, from the Status object the API server answers with (when the body is one). */
+function statusError(method: string, path: string, code: number, statusText: string, body: string): KubeApiError {
+  let status: { message?: string; reason?: string } = {};
+  try {
+    status = JSON.parse(body);
+  } catch {
+    /* not a Status */
+  }
+  return new KubeApiError(`${method} ${path}: HTTP ${code} ${status.reason ?? statusText}${status.message ? `: ${status.message}` : ''}`, code, status.reason);
+}
+
+/** The query of one list page: a continue token carries its list's resourceVersion, so it is sent alone (the API concepts page). */
+export function listQuery(o: ListOptions): string {
+  const q = new URLSearchParams();
+  if (o.limit) q.set('limit', String(o.limit));
+  if (o.continue) q.set('continue', o.continue);
+  else if (o.resourceVersion !== undefined && o.resourceVersion !== '') q.set('resourceVersion', o.resourceVersion);
+  return q.toString();
 }
 
 /**
@@ -90,15 +110,7 @@ export function kubeNodeClient(opts: KubeClientOptions, env: NodeJS.ProcessEnv =
         signal: controller.signal as never,
       });
       const text = await res.text();
-      if (!res.ok) {
-        let status: { message?: string; reason?: string } = {};
-        try {
-          status = JSON.parse(text);
-        } catch {
-          /* not a Status */
-        }
-        throw new KubeApiError(`${method} ${path}: HTTP ${res.status} ${status.reason ?? res.statusText}${status.message ? `: ${status.message}` : ''}`, res.status, status.reason);
-      }
+      if (!res.ok) throw statusError(method, path, res.status, res.statusText, text);
       return JSON.parse(text) as T;
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw new KubeApiError(`${method} ${path}: no answer within ${timeoutMs} ms`);
@@ -108,17 +120,53 @@ export function kubeNodeClient(opts: KubeClientOptions, env: NodeJS.ProcessEnv =
     }
   }
 
+  /**
+   * One page of the Node list, decoded as it arrives (list-stream.ts): each item is handed to
+   * `onItem` and dropped. The deadline is on progress (no byte for timeoutMs), not on the whole
+   * response, so a large list on a slow link is not cut while it still arrives.
+   */
+  async function streamList(url: string, onItem: (item: unknown) => void): Promise<ListMeta> {
+    const init = await kc.applyToFetchOptions({ method: 'GET' });
+    (init.headers as InstanceType<typeof import('node-fetch').Headers>).set('Accept', 'application/json');
+    const controller = new AbortController();
+    let timer = setTimeout(() => controller.abort(), timeoutMs);
+    const progress = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => controller.abort(), timeoutMs);
+    };
+    try {
+      const res = await fetch(url, { ...init, signal: controller.signal as never });
+      if (!res.ok) throw statusError('GET', url.slice(server.length), res.status, res.statusText, await res.text());
+      const decoder = new ListDecoder(onItem);
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        progress();
+        decoder.push(chunk);
+      }
+      return decoder.end();
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw new KubeApiError(`GET ${url.slice(server.length)}: no progress within ${timeoutMs} ms`);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   return {
     server,
-    async list(): Promise<NodeList> {
-      const out = await request<{ items?: NodeObject[]; metadata?: { resourceVersion?: string } }>('GET', '/api/v1/nodes');
-      return { items: out.items ?? [], resourceVersion: out.metadata?.resourceVersion ?? '' };
+    list(options: ListOptions, onItem: (item: unknown) => void): Promise<ListMeta> {
+      return streamList(`${server}/api/v1/nodes?${listQuery(options)}`, onItem);
     },
-    async watch(resourceVersion: string, onEvent: (e: WatchEvent) => void, onDone: (err: unknown) => void): Promise<WatchHandle> {
-      const timeoutSeconds = opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
+    async watch(options: WatchOptions, onEvent: (e: WatchEvent) => void, onDone: (err: unknown) => void): Promise<WatchHandle> {
       const controller = await watcher.watch(
         '/api/v1/nodes',
-        { resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+        {
+          ...(options.resourceVersion ? { resourceVersion: options.resourceVersion } : {}),
+          allowWatchBookmarks: true,
+          timeoutSeconds: options.timeoutSeconds,
+          // The streaming list (the API concepts page, "Streaming lists"): the current Nodes as ADDED
+          // events, then a BOOKMARK annotated k8s.io/initial-events-end, then the watch goes on.
+          ...(options.sendInitialEvents ? { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan' } : {}),
+        },
         (type: string, object: unknown) => onEvent({ type, object }),
         (err: unknown) => onDone(err ?? null),
       );

@@ -1,13 +1,21 @@
 // A stand-in Kubernetes API server for the agent's tests and benchmark: Nodes only, over HTTPS
-// with a bearer token, as the real server serves them to a client-go-like client:
-//   GET   /api/v1/nodes                         a NodeList at the current resourceVersion
+// with a bearer token, as the real server serves them to a client-go-like client (the rules are
+// the API concepts page's, kubernetes/website content/en/docs/reference/using-api/api-concepts.md):
+//   GET   /api/v1/nodes[?limit=L][&continue=T]   a NodeList at the current resourceVersion, in
+//         pages of L (at most maxPageSize) with a continue token; a token can be made to expire
+//         (410 Expired, as after its 5 minutes), and a token with a resourceVersion is refused (400);
 //   GET   /api/v1/nodes?watch=true&resourceVersion=N   a stream of JSON lines (ADDED, MODIFIED,
 //         DELETED, BOOKMARK), from the events after N; N older than the compacted history is an
-//         ERROR event with a 410 Status (what kube-apiserver sends), or with `goneAsHttp` an HTTP 410
+//         ERROR event with a 410 Status (what kube-apiserver sends), or with `goneAsHttp` an HTTP 410;
+//         with sendInitialEvents=true&resourceVersionMatch=NotOlderThan the streaming list (every
+//         Node as ADDED, a BOOKMARK annotated k8s.io/initial-events-end, then the watch), or, with
+//         `watchList: false`, 422 Invalid as a server without the WatchList feature answers;
 //   GET   /api/v1/nodes/<name>, PATCH /api/v1/nodes/<name> (JSON merge patch of metadata.annotations)
-// Test controls: add/update/delete Nodes, compact the history, end every watch with 410, fail
-// the next requests, and an outage (every connection dropped, new ones refused) and its end.
-// Certificates come from Debian's openssl CLI, made at test time (certs()).
+// Large responses are written with backpressure, and each response's body bytes are counted
+// (`requests`, `bytesSent`). Test controls: add/update/delete Nodes, kubelet heartbeats, compact
+// the history, end every watch with 410, expire continue tokens, fail the next requests, and an
+// outage (every connection dropped, new ones refused) and its end. `dress` makes Nodes shaped as
+// a real cluster's (real-node.ts). Certificates come from Debian's openssl CLI, made at test time.
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -47,20 +55,21 @@ export interface NodeSpec {
 export interface NodeDoc {
   apiVersion: 'v1';
   kind: 'Node';
-  metadata: { name: string; uid: string; resourceVersion: string; creationTimestamp: string; annotations?: Record<string, string>; labels?: Record<string, string> };
-  spec: { podCIDR?: string; podCIDRs?: string[] };
-  status: { addresses: { type: string; address: string }[] };
+  metadata: { name: string; uid: string; resourceVersion: string; creationTimestamp: string; annotations?: Record<string, string>; labels?: Record<string, string>; [k: string]: unknown };
+  spec: { podCIDR?: string; podCIDRs?: string[]; [k: string]: unknown };
+  status: { addresses: { type: string; address: string }[]; conditions?: { type: string; lastHeartbeatTime?: string; [k: string]: unknown }[]; [k: string]: unknown };
 }
 
 interface Event {
   rv: number;
-  type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  object: NodeDoc;
+  line: string;
 }
 
 interface Watch {
   res: import('node:http').ServerResponse;
   after: number;
+  /** Events that came while the streaming list's initial events were being written. */
+  queue?: string[];
 }
 
 export interface Request {
@@ -68,7 +77,14 @@ export interface Request {
   path: string;
   watch: boolean;
   resourceVersion?: string;
+  limit?: number;
+  continue?: string;
+  sendInitialEvents?: boolean;
   status: number;
+  /** Response body bytes written. */
+  bytes: number;
+  /** performance.now() when it arrived. */
+  at: number;
 }
 
 export interface ApiServerOptions {
@@ -79,13 +95,23 @@ export interface ApiServerOptions {
   history?: number;
   /** Answer a too-old watch with HTTP 410 instead of a 200 with an ERROR event. */
   goneAsHttp?: boolean;
+  /** The streaming list (sendInitialEvents); default true. */
+  watchList?: boolean;
+  /** Pages hold at most this many Nodes, whatever limit asks (a server may return fewer). */
+  maxPageSize?: number;
+  /** Fills in a Node's other fields (real-node.ts: images, managedFields, conditions, ...). */
+  dress?: (doc: NodeDoc, spec: NodeSpec) => void;
 }
 
 export class StandInApiServer {
   readonly token: string;
   private server?: https.Server;
   private readonly nodes = new Map<string, NodeDoc>();
+  /** Each Node's JSON, made once per change (what lists and events send). */
+  private readonly texts = new Map<string, string>();
   private events: Event[] = [];
+  private expireTokens = 0;
+  bytesSent = 0;
   private rv = 1;
   /** Watches may not resume from before this resourceVersion. */
   private compactedAt = 1;
@@ -185,19 +211,31 @@ export class StandInApiServer {
       doc.spec.podCIDR = spec.podCIDRs[0];
       doc.spec.podCIDRs = [...spec.podCIDRs];
     }
+    this.opts.dress?.(doc, spec);
     return doc;
   }
 
-  private emit(type: Event['type'], object: NodeDoc): void {
-    const e: Event = { rv: this.rv, type, object };
+  private store(doc: NodeDoc): string {
+    const text = JSON.stringify(doc);
+    this.nodes.set(doc.metadata.name, doc);
+    this.texts.set(doc.metadata.name, text);
+    return text;
+  }
+
+  private emit(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: NodeDoc, text = JSON.stringify(object)): void {
+    const line = `{"type":"${type}","object":${text}}\n`;
+    const e: Event = { rv: this.rv, line };
     this.events.push(e);
     const keep = this.opts.history ?? 10_000;
     if (this.events.length > keep) {
       const dropped = this.events.splice(0, this.events.length - keep);
       this.compactedAt = Math.max(this.compactedAt, dropped[dropped.length - 1]!.rv);
     }
-    const line = `${JSON.stringify({ type, object })}\n`;
-    for (const w of this.watches) if (e.rv > w.after) w.res.write(line);
+    for (const w of this.watches) {
+      if (e.rv <= w.after) continue;
+      if (w.queue) w.queue.push(line);
+      else w.res.write(line);
+    }
   }
 
   /** Adds Nodes (one event each). */
@@ -205,8 +243,7 @@ export class StandInApiServer {
     for (const spec of specs) {
       if (this.nodes.has(spec.name)) throw new Error(`node ${spec.name} exists`);
       const doc = this.doc(spec, ++this.rv);
-      this.nodes.set(spec.name, doc);
-      this.emit('ADDED', doc);
+      this.emit('ADDED', doc, this.store(doc));
     }
   }
 
@@ -215,14 +252,24 @@ export class StandInApiServer {
     const old = this.nodes.get(spec.name);
     if (!old) throw new Error(`no node ${spec.name}`);
     const doc = this.doc({ annotations: old.metadata.annotations, ...spec }, ++this.rv, old.metadata.uid);
-    this.nodes.set(spec.name, doc);
-    this.emit('MODIFIED', doc);
+    this.emit('MODIFIED', doc, this.store(doc));
+  }
+
+  /** kubelet's status update: the conditions' lastHeartbeatTime moves, nothing else (a MODIFIED event). */
+  heartbeat(name: string, at = new Date()): void {
+    const old = this.nodes.get(name);
+    if (!old) throw new Error(`no node ${name}`);
+    const when = at.toISOString().replace(/\.\d+Z$/, 'Z');
+    const conditions = (old.status.conditions ?? [{ type: 'Ready', status: 'True' }]).map((c) => ({ ...c, lastHeartbeatTime: when }));
+    const doc: NodeDoc = { ...old, metadata: { ...old.metadata, resourceVersion: String(++this.rv) }, status: { ...old.status, conditions } };
+    this.emit('MODIFIED', doc, this.store(doc));
   }
 
   remove(name: string): void {
     const old = this.nodes.get(name);
     if (!old) throw new Error(`no node ${name}`);
     this.nodes.delete(name);
+    this.texts.delete(name);
     const doc: NodeDoc = { ...old, metadata: { ...old.metadata, resourceVersion: String(++this.rv) } };
     this.emit('DELETED', doc);
   }
@@ -250,7 +297,12 @@ export class StandInApiServer {
   /** Sends a BOOKMARK to every open watch. */
   bookmark(): void {
     const line = `${JSON.stringify({ type: 'BOOKMARK', object: { kind: 'Node', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) } } })}\n`;
-    for (const w of this.watches) w.res.write(line);
+    for (const w of this.watches) if (!w.queue) w.res.write(line);
+  }
+
+  /** The next `count` list pages asked with a continue token get 410 Expired (the token outlived its 5 minutes). */
+  expireContinue(count = 1): void {
+    this.expireTokens = count;
   }
 
   /** The next `count` requests (or watches only) fail with `status`. */
@@ -267,10 +319,16 @@ export class StandInApiServer {
   private handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
-    const rec: Request = { method: req.method ?? 'GET', path: url.pathname, watch, status: 200 };
+    const rec: Request = { method: req.method ?? 'GET', path: url.pathname, watch, status: 200, bytes: 0, at: performance.now() };
     const rvParam = url.searchParams.get('resourceVersion');
     if (rvParam !== null) rec.resourceVersion = rvParam;
+    const limit = Number(url.searchParams.get('limit') ?? 0);
+    if (limit) rec.limit = limit;
+    const cont = url.searchParams.get('continue');
+    if (cont) rec.continue = cont;
+    if (url.searchParams.get('sendInitialEvents') === 'true') rec.sendInitialEvents = true;
     this.requests.push(rec);
+    this.countBytes(res, rec);
     const send = (status: number, body: unknown) => {
       rec.status = status;
       res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
@@ -285,7 +343,27 @@ export class StandInApiServer {
     if (!m) return status(404, 'NotFound', `the server could not find ${url.pathname}`);
     const name = m[1] && decodeURIComponent(m[1]);
     if (!name && req.method === 'GET' && !watch) {
-      return send(200, { kind: 'NodeList', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items: [...this.nodes.values()] });
+      if (cont && rvParam) return status(400, 'BadRequest', 'specifying resource version is not allowed when using continue');
+      let start = 0;
+      let listRv = this.rv;
+      if (cont) {
+        const token = JSON.parse(Buffer.from(cont, 'base64url').toString()) as { rv: number; start: number };
+        if (this.expireTokens > 0 || token.rv < this.compactedAt) {
+          this.expireTokens = Math.max(0, this.expireTokens - 1);
+          return status(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+        }
+        start = token.start;
+        listRv = token.rv;
+      }
+      const size = Math.min(limit || Infinity, this.opts.maxPageSize ?? Infinity);
+      const names = [...this.texts.keys()].sort();
+      const page = names.slice(start, start + size);
+      const next = start + page.length < names.length ? Buffer.from(JSON.stringify({ rv: listRv, start: start + page.length })).toString('base64url') : undefined;
+      rec.status = 200;
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const head = `{"kind":"NodeList","apiVersion":"v1","metadata":{"resourceVersion":"${listRv}"${next ? `,"continue":"${next}"` : ''}},"items":[`;
+      void this.writeAll(res, head, page.map((n) => this.texts.get(n)!), ',', ']}');
+      return;
     }
     if (!name && req.method === 'GET' && watch) return this.startWatch(req, res, rec, Number(rvParam ?? 0));
     if (name && req.method === 'GET') {
@@ -313,8 +391,7 @@ export class StandInApiServer {
           else annotations[k] = v;
         }
         const doc: NodeDoc = { ...n, metadata: { ...n.metadata, annotations, resourceVersion: String(++this.rv) } };
-        this.nodes.set(name, doc);
-        this.emit('MODIFIED', doc);
+        this.emit('MODIFIED', doc, this.store(doc));
         send(200, doc);
       });
       return;
@@ -322,7 +399,55 @@ export class StandInApiServer {
     return status(405, 'MethodNotAllowed', `${req.method} is not allowed`);
   }
 
+  /** Counts the body bytes of a response (per request and in all). */
+  private countBytes(res: import('node:http').ServerResponse, rec: Request): void {
+    const size = (chunk: unknown) => (typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk instanceof Uint8Array ? chunk.length : 0);
+    const write = res.write.bind(res) as (...a: unknown[]) => boolean;
+    const end = res.end.bind(res) as (...a: unknown[]) => typeof res;
+    res.write = ((chunk: unknown, ...rest: unknown[]) => {
+      rec.bytes += size(chunk);
+      this.bytesSent += size(chunk);
+      return write(chunk, ...rest);
+    }) as typeof res.write;
+    res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+      if (typeof chunk !== 'function') {
+        rec.bytes += size(chunk);
+        this.bytesSent += size(chunk);
+      }
+      return end(chunk, ...rest);
+    }) as typeof res.end;
+  }
+
+  /** head, the parts joined by sep, tail: written in batches, waiting for the socket to drain. */
+  private async writeAll(res: import('node:http').ServerResponse, head: string, parts: string[], sep: string, tail: string | undefined): Promise<void> {
+    let batch = head;
+    for (let i = 0; i < parts.length; i++) {
+      batch += (i ? sep : '') + parts[i];
+      if (batch.length > 256 * 1024) {
+        if (!res.write(batch)) await new Promise((r) => res.once('drain', r));
+        if (res.destroyed) return;
+        batch = '';
+      }
+    }
+    if (tail === undefined) res.write(batch);
+    else res.end(batch + tail);
+  }
+
   private startWatch(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, rec: Request, after: number): void {
+    const url = new URL(req.url ?? '/', 'https://x');
+    const initial = url.searchParams.get('sendInitialEvents') === 'true';
+    const match = url.searchParams.get('resourceVersionMatch');
+    if ((initial || match) && this.opts.watchList === false) {
+      rec.status = 422;
+      res.writeHead(422, { 'Content-Type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Invalid', code: 422, message: 'ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled' }));
+      return;
+    }
+    if (initial && match !== 'NotOlderThan') {
+      rec.status = 422;
+      res.writeHead(422, { 'Content-Type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Invalid', code: 422, message: 'resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan' }));
+      return;
+    }
+    if (initial) return this.startWatchList(req, res, url);
     if (after && after < this.compactedAt) {
       const gone = { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: `too old resource version: ${after} (${this.compactedAt})`, reason: 'Expired', code: 410 };
       if (this.opts.goneAsHttp) {
@@ -336,10 +461,30 @@ export class StandInApiServer {
     }
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
     const start = after || this.rv;
-    for (const e of this.events) if (e.rv > start) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
+    for (const e of this.events) if (e.rv > start) res.write(e.line);
     const w: Watch = { res, after: start };
+    this.watchUntilTimeout(req, res, w, url);
+  }
+
+  /** The streaming list: every Node as ADDED, the initial-events-end bookmark, then what came meanwhile and the watch. */
+  private startWatchList(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, url: URL): void {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    const at = this.rv;
+    const texts = [...this.texts.values()];
+    const w: Watch = { res, after: at, queue: [] };
+    this.watchUntilTimeout(req, res, w, url);
+    const bookmark = JSON.stringify({ type: 'BOOKMARK', object: { kind: 'Node', apiVersion: 'v1', metadata: { resourceVersion: String(at), annotations: { 'k8s.io/initial-events-end': 'true' } } } });
+    void this.writeAll(res, '', texts.map((t) => `{"type":"ADDED","object":${t}}\n`), '', undefined).then(() => {
+      if (res.destroyed) return;
+      res.write(`${bookmark}\n`);
+      for (const line of w.queue ?? []) res.write(line);
+      w.queue = undefined;
+    });
+  }
+
+  private watchUntilTimeout(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, w: Watch, url: URL): void {
     this.watches.add(w);
-    const timeout = Number(new URL(req.url ?? '/', 'https://x').searchParams.get('timeoutSeconds') ?? 0);
+    const timeout = Number(url.searchParams.get('timeoutSeconds') ?? 0);
     const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
     const done = () => {
       if (timer) clearTimeout(timer);

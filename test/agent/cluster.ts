@@ -10,7 +10,7 @@ import path from 'node:path';
 import { emulatorAdmin, type EmulatorAdmin } from '../../shared/hns/backends/emulator/admin';
 import type { RemoteSubnetRouteSettings } from '../../shared/hns/model/policy';
 import { waitFor } from '../helpers/wait';
-import { makeCerts, type NodeSpec, StandInApiServer } from './apiserver';
+import { type ApiServerOptions, makeCerts, type NodeSpec, StandInApiServer } from './apiserver';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const AGENT = path.join(ROOT, 'dist', 'linux-x64', 'cni-agent');
@@ -55,9 +55,9 @@ export class Cluster {
     this.kubeconfig = kubeconfig;
   }
 
-  static async create(prefix = 'cni-agent-'): Promise<Cluster> {
+  static async create(prefix = 'cni-agent-', server: Omit<ApiServerOptions, 'certs'> = {}): Promise<Cluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-    const api = new StandInApiServer({ certs: makeCerts(path.join(dir, 'pki')) });
+    const api = new StandInApiServer({ certs: makeCerts(path.join(dir, 'pki')), ...server });
     await api.start();
     return new Cluster(dir, api, api.kubeconfig(path.join(dir, 'kubeconfig')));
   }

@@ -1,6 +1,8 @@
 // Three emulated Windows nodes in host-gateway mode, each with its own HNS emulator and its own
 // agent (the built executable), and the stand-in API server they list and watch over HTTPS
-// through @kubernetes/client-node. Every change must be on every node within 2 s.
+// through @kubernetes/client-node. Every change must be on every node within 2 s. This server
+// has no streaming list (a server without the WatchList feature) and serves pages of 2 Nodes, and
+// the first continue token it is asked for has expired: the agents fall back to paged lists.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -32,9 +34,10 @@ const base = () => nodes.map((n) => ({ name: n.name, podCIDR: n.podCIDR, ip: n.i
 
 test.before(async () => {
   prepare();
-  c = await Cluster.create('cni-agent-hostgw-');
+  c = await Cluster.create('cni-agent-hostgw-', { watchList: false, maxPageSize: 2 });
   for (const i of [1, 2, 3]) await c.addNode(i, 'host-gateway');
   nodes = c.nodes;
+  c.api.expireContinue(1);
   for (const n of nodes) c.startAgent(n);
   for (const n of nodes) await n.agent!.address;
 });
@@ -71,6 +74,30 @@ test('three nodes converge: each routes the others\' pod subnets via their IPs, 
     const ready = await probe(n, '/readyz');
     assert.is(ready.status, 200, ready.body);
   }
+  // Each agent asked for the streaming list once, was refused (422), and listed in pages: the
+  // first at resourceVersion 0 (the watch cache), limit 500. The one continue token that expired
+  // (410) restarted that list from its first page with resourceVersion "" (a consistent read).
+  const reqs = c.api.requests.filter((r) => r.path === '/api/v1/nodes' && r.method === 'GET');
+  assert.equal(reqs.filter((r) => r.sendInitialEvents).map((r) => r.status), [422, 422, 422]);
+  const firstPages = reqs.filter((r) => !r.watch && !r.continue);
+  assert.equal(firstPages.filter((r) => r.resourceVersion === '0').length, 3);
+  assert.ok(firstPages.every((r) => r.limit === 500));
+  const expired = reqs.findIndex((r) => r.continue && r.status === 410);
+  assert.ok(expired >= 0, 'a continue token expired');
+  assert.ok(reqs.slice(expired).some((r) => !r.watch && !r.continue && r.resourceVersion === undefined), 'and its list restarted, consistent');
+  assert.ok(reqs.filter((r) => !r.watch && r.continue && r.status === 200).length >= 3, 'pages after the first');
+});
+
+test('kubelet heartbeats (status-only MODIFIED events) reach no pass and make no change', async () => {
+  const events = async (n: TestNode) => (await metricValue(n, 'cni_agent_reconciles_total{kind="event",outcome="ok"}')) ?? 0;
+  const before = await Promise.all(nodes.map(events));
+  const unchanged = async (n: TestNode) => (await metricValue(n, 'cni_agent_watch_events_total{type="unchanged"}')) ?? 0;
+  const seen = await Promise.all(nodes.map(unchanged));
+  for (const n of nodes) n.admin.clearCalls();
+  for (let k = 0; k < 20; k++) for (const n of nodes) c.api.heartbeat(n.name, new Date(Date.UTC(2024, 0, 1, 0, k)));
+  await waitFor('every agent saw the 60 heartbeats', async () => (await Promise.all(nodes.map(unchanged))).every((v, i) => v >= seen[i]! + 60), CONVERGE_MS);
+  assert.equal(await Promise.all(nodes.map(events)), before, 'no event pass');
+  for (const n of nodes) assert.equal(n.admin.readCalls().filter((x) => /^(Create|Delete|Modify|SetIp)/.test(x.op)), [], `${n.name}: no change made`);
 });
 
 test('a Node added, changed and deleted is on every node within 2 s', async () => {

@@ -84,6 +84,11 @@ test('three nodes publish flannel leases and converge on one RemoteSubnetRoute p
     assert.is((await probe(n, '/readyz')).status, 200);
   }
   assert.ok(logLines(nodes[0]!).some((l) => l.step === 'provider-address'), 'node 1 waited for the delayed provider address');
+  // This server has the streaming list: one watch request each was the list and the watch.
+  const reqs = c.api.requests.filter((r) => r.path === '/api/v1/nodes' && r.method === 'GET');
+  assert.equal(reqs.filter((r) => r.sendInitialEvents).map((r) => r.status), [200, 200, 200]);
+  assert.is(reqs.filter((r) => !r.watch).length, 0, 'no list');
+  assert.is(c.api.openWatches, 3, 'one watch per agent');
 });
 
 test('hybrid: Linux flannel vxlan nodes get the RemoteSubnetRoute documents flannel would make', async () => {

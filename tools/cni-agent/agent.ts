@@ -15,8 +15,8 @@ import { isBridged } from '../../shared/config/agent';
 import { openHostRoutes } from '../../shared/host/backend';
 import type { Family, HostRoutes, RouteRequest } from '../../shared/host/routes';
 import { annotationChanges, flannelKeys, flannelVxlanAnnotations, publicIpToPublish } from '../../shared/kube/annotations';
-import { type NodeInfo, nodeMap, peerOf, sameForAgent } from '../../shared/kube/nodes';
-import { httpStatus, NodeWatcher } from '../../shared/kube/watch';
+import { type NodeInfo, peerOf } from '../../shared/kube/nodes';
+import { httpStatus, listNodes, NodeWatcher, PAGE_SIZE } from '../../shared/kube/watch';
 import type { KubeNodeClient } from '../../shared/kube/client';
 import { NodeStateError } from '../../shared/node/errors';
 import { otherPeers, type Peer } from '../../shared/node/peers';
@@ -153,25 +153,24 @@ export class Agent {
     if (this.deps.kube) {
       const m = this.metrics;
       this.watcher = new NodeWatcher(this.deps.kube, {
-        onSync: (nodes, reason) => {
-          log.event('nodes-listed', { nodes: nodes.size, reason, resourceVersion: this.watcher!.resourceVersion });
+        onSync: (nodes, reason, how) => {
+          log.event('nodes-listed', { nodes: nodes.size, reason, how, resourceVersion: this.watcher!.resourceVersion });
           this.kick('full');
         },
+        // The watcher calls this only when what the agent uses of a Node changed (not for heartbeats).
         onChange: (name, before, after) => {
-          if (name === cfg.node) {
-            if (!sameForAgent(before, after, this.keys)) this.kick('full');
-            return;
-          }
-          if (sameForAgent(before, after, this.keys)) return;
+          if (name === cfg.node) return this.kick('full');
           m.watchEvents.inc({ type: !after ? 'deleted' : !before ? 'added' : 'modified' });
           this.kick('event');
         },
+        onUnchanged: () => m.watchEvents.inc({ type: 'unchanged' }),
         onError: (stage, err, retryInMs) => {
           m.errors.inc({ stage: 'kube' });
           this.logError(`kube-${stage}`, err, { retryInMs, status: httpStatus(err) ?? null });
         },
+        onFallback: (err) => log.warn('kube-watch-list', `the API server has no streaming list (${errorText(err)}): listing in pages instead`),
         onRequest: (verb, outcome) => m.kubeRequests.inc({ verb, outcome }),
-      }, { resyncMs: cfg.resyncMs });
+      }, { resyncMs: cfg.resyncMs, keys: this.keys });
       this.watcher.start();
     }
     this.timer = setInterval(() => this.kick('full'), cfg.reconcileMs);
@@ -188,11 +187,9 @@ export class Agent {
     }
     if (this.deps.kube) {
       try {
-        const list = await this.deps.kube.list();
-        this.metrics.kubeRequests.inc({ verb: 'list', outcome: 'ok' });
-        this.listed = nodeMap(list.items);
+        const list = await listNodes(this.deps.kube, this.keys, { resourceVersion: '0', limit: PAGE_SIZE }, (outcome) => this.metrics.kubeRequests.inc({ verb: 'list', outcome }));
+        this.listed = list.nodes;
       } catch (err) {
-        this.metrics.kubeRequests.inc({ verb: 'list', outcome: 'error' });
         this.logError('kube-list', err);
         return false;
       }

@@ -19,11 +19,11 @@ function error(doc: unknown): AgentConfigError {
   throw new Error('accepted');
 }
 
-test('defaults: the Windows paths beside the binaries, port 9925, 10 s reconcile, 300 s resync, VNI 4096 / 4789, builtin IPAM', () => {
+test('defaults: the Windows paths beside the binaries, port 9925, 10 s reconcile, 3600 s resync, VNI 4096 / 4789, builtin IPAM', () => {
   const c = parseAgentConfig(JSON.stringify(base), 'C:\\k\\agent.json', {}, 'win32');
   assert.is(c.listen.host, '127.0.0.1');
   assert.is(c.listen.port, 9925);
-  assert.equal([c.reconcileMs, c.resyncMs, c.networkWaitMs, c.hnsTimeoutMs], [10_000, 300_000, 45_000, 30_000]);
+  assert.equal([c.reconcileMs, c.resyncMs, c.networkWaitMs, c.hnsTimeoutMs], [10_000, 3_600_000, 45_000, 30_000]);
   assert.equal([c.vni, c.vxlanPort, c.ipam, c.cniVersion, c.conflistName], [4096, 4789, 'builtin', '1.0.0', '10-cbr0.conflist']);
   assert.equal(c.flannel, { annotationPrefix: 'flannel.alpha.coreos.com', publish: true });
   assert.equal(c.peers, { source: 'kubernetes' });

@@ -57,15 +57,23 @@ test('a Node as a peer: pod subnets (podCIDRs, else podCIDR), flannel\'s public-
     metadata: { name: 'linux-1', annotations: { [k.subnetKubeManaged]: 'true', [k.backendType]: 'vxlan', [k.publicIp]: '192.168.10.100', [k.backendData]: '{"VNI":4096,"VtepMAC":"ae:4f:1c:22:01:9b"}' } },
     spec: { podCIDR: '10.244.100.0/24' },
     status: { addresses: [{ type: 'Hostname', address: 'linux-1' }, { type: 'InternalIP', address: '10.0.0.100' }] },
-  })!;
+  }, k)!;
   assert.equal(peerOf(n, k), { name: 'linux-1', nodeIPs: ['192.168.10.100', '10.0.0.100'], podCIDRs: ['10.244.100.0/24'], vtepMac: 'ae:4f:1c:22:01:9b', vni: 4096 });
-  const hostgw = nodeInfo({ metadata: { name: 'w' }, spec: { podCIDRs: ['10.244.1.0/24', 'fd00:1::/64'] }, status: { addresses: [{ type: 'InternalIP', address: '192.168.10.11' }] } })!;
+  const hostgw = nodeInfo({ metadata: { name: 'w' }, spec: { podCIDRs: ['10.244.1.0/24', 'fd00:1::/64'] }, status: { addresses: [{ type: 'InternalIP', address: '192.168.10.11' }] } }, k)!;
   assert.equal(peerOf(hostgw, k), { name: 'w', nodeIPs: ['192.168.10.11'], podCIDRs: ['10.244.1.0/24', 'fd00:1::/64'] });
+  // Trimmed as decoded: of the annotations only flannel's are kept, and nothing of status but the InternalIPs.
+  const kubelet = (heartbeat: string) => ({
+    metadata: { name: 'w', annotations: { 'node.alpha.kubernetes.io/ttl': '0', [k.backendType]: 'vxlan', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' } },
+    spec: { podCIDRs: ['10.244.1.0/24'] },
+    status: { addresses: [{ type: 'InternalIP', address: '192.168.10.11' }], conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: heartbeat }], images: [{ names: ['mcr.microsoft.com/pause:3.9'], sizeBytes: 1 }] },
+  });
+  const before = nodeInfo(kubelet('2024-01-01T00:00:00Z'), k)!;
+  assert.equal(before, { name: 'w', podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.168.10.11'], annotations: { [k.backendType]: 'vxlan' } });
   // Only what the agent reads makes a change worth a pass (flannel's handleUpdateLeaseEvent compares the same way).
-  const touched = { ...hostgw, annotations: { 'node.alpha.kubernetes.io/ttl': '0' } };
-  assert.ok(sameForAgent(hostgw, touched, k));
-  assert.not.ok(sameForAgent(hostgw, { ...hostgw, internalIPs: ['192.168.10.12'] }, k));
-  assert.is(nodeInfo({ metadata: {} }), undefined);
+  assert.ok(sameForAgent(before, nodeInfo(kubelet('2024-01-01T00:05:00Z'), k)), 'a heartbeat changes nothing the agent keeps');
+  assert.not.ok(sameForAgent(hostgw, { ...hostgw, internalIPs: ['192.168.10.12'] }));
+  assert.not.ok(sameForAgent(before, { ...before, annotations: {} }));
+  assert.is(nodeInfo({ metadata: {} }, k), undefined);
 });
 
 test.run();
