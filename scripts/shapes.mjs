@@ -201,7 +201,9 @@ function compact(nodes, roots) {
 function remapNode(n, to) {
   const o = {};
   if (n.p) o.p = Object.fromEntries(Object.entries(n.p).map(([k, [name, c]]) => [k, [name, to(c)]]));
-  if (n.x !== undefined) o.x = to(n.x);
+  // A map whose values say nothing more (additionalProperties: {type: "boolean"}, as capabilities):
+  // its keys are allowed, not unknown, so it is open (-2), never closed (-1, which means refused).
+  if (n.x !== undefined) o.x = n.x >= 0 && to(n.x) === -1 ? -2 : to(n.x);
   if (n.i !== undefined) o.i = to(n.i);
   if (n.e) o.e = n.e;
   if (n.w) o.w = n.w;

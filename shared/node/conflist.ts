@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AgentConfig } from '../config/agent';
-import { writeFileAtomic } from '../sys/atomic';
+import { mkdirWithMode, writeFileAtomic } from '../sys/atomic';
 
 export interface NodeAddresses {
   podCIDRs: string[];
@@ -59,8 +59,9 @@ export function writeConflist(file: string, text: string): boolean {
     current = undefined;
   }
   if (current === text) return false;
-  // The runtime's conf folder, readable by operators like the conflist (containerd runs as root/SYSTEM).
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  // The runtime's conf folder, readable by operators like the conflist (containerd runs as root/SYSTEM),
+  // writable by its owner only, whatever the umask the agent was started with.
+  mkdirWithMode(path.dirname(file), 0o755);
   writeFileAtomic(file, text, { mode: 0o644 });
   return true;
 }

@@ -6,7 +6,8 @@
 // Everything here is pure: the same peers give the same desired set, so a watch event costs a
 // diff of sets in memory, and only what changed is sent to the system.
 
-import { contains, formatCidr, formatIp, parseCidr, parseIp } from '../net/ip';
+import { formatCidr, formatIp, parseCidr, parseIp } from '../net/ip';
+import { type Block, blockOf, type Claim, clip, duplicateNames, overlappingClaims, type PeerRules, podCidrRefusal, type RefusalRule, underlayRefusal, vtepMacRefusal } from './sanity';
 import type { RemoteSubnetRouteSettings } from '../hns/model/policy';
 
 export interface Peer {
@@ -23,6 +24,8 @@ export interface Peer {
 /** Something a peer cannot get, and why (logged once per change, counted). */
 export interface PeerProblem {
   peer: string;
+  /** Which rule (sanity.ts): the label of cni_agent_peers_refused. */
+  rule: RefusalRule;
   reason: string;
 }
 
@@ -85,94 +88,93 @@ export function goMac(text: string | undefined): string | undefined {
   return [m[1], m[3], m[4], m[5], m[6], m[7]].map((b) => b!.toLowerCase()).join(':');
 }
 
-const overlaps = new Map<string, boolean>();
-
-function overlapsAny(prefix: string, own: string[]): boolean {
-  const key = `${prefix}|${own.join(',')}`;
-  let v = overlaps.get(key);
-  if (v === undefined) {
-    const p = parseCidr(prefix)!;
-    v = own.some((o) => {
-      const c = parseCidr(o);
-      return !!c && c.ip.family === p.ip.family && (contains(c, p.ip) || contains(p, c.ip));
-    });
-    if (overlaps.size > 50_000) overlaps.clear();
-    overlaps.set(key, v);
-  }
-  return v;
-}
-
 /** Peers by name, without this node. */
 export function otherPeers(peers: Iterable<Peer>, self: string): Peer[] {
   return [...peers].filter((p) => p.name !== self).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** The pod CIDRs a peer claims, each once, in one spelling, with the refusals of the ones that are not sane (sanity.ts). */
+function sanePodCidrs(peer: Peer, rules: PeerRules, family: 4 | 6 | undefined, problems: PeerProblem[]): { prefix: string; block: Block }[] {
+  const out: { prefix: string; block: Block }[] = [];
+  const seen = new Set<string>();
+  for (const raw of peer.podCIDRs) {
+    const prefix = typeof raw === 'string' ? canonicalPrefix(raw) : undefined;
+    const block = prefix ? blockOf(prefix) : undefined;
+    if (!prefix || !block) {
+      problems.push({ peer: peer.name, rule: 'invalid', reason: `pod subnet ${clip(raw)} is not a prefix` });
+      continue;
+    }
+    if ((family && block.family !== family) || seen.has(prefix)) continue;
+    seen.add(prefix);
+    const bad = podCidrRefusal(prefix, block, rules);
+    if (bad) problems.push({ peer: peer.name, ...bad });
+    else out.push({ prefix, block });
+  }
+  return out;
+}
+
+/** Drops every claim that overlaps another peer's, naming both sides. */
+function withoutOverlaps<T>(claims: Claim<T>[], problems: PeerProblem[]): Claim<T>[] {
+  const clashes = overlappingClaims(claims);
+  for (const [c, others] of [...clashes].sort(([a], [b]) => (a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0))) {
+    const names = [...others].sort();
+    problems.push({ peer: c.peer, rule: 'overlap', reason: `pod subnet ${c.prefix} overlaps that of ${names.slice(0, 5).join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}: neither gets it until one of them changes` });
+  }
+  return clashes.size ? claims.filter((c) => !clashes.has(c)) : claims;
+}
+
+/** Peers whose name is not theirs alone (the same name twice in one list): none of them is used. */
+function distinctPeers(peers: Peer[], problems: PeerProblem[]): Peer[] {
+  const twice = duplicateNames(peers.map((p) => p.name));
+  if (!twice.size) return peers;
+  for (const name of twice) problems.push({ peer: name, rule: 'duplicate-name', reason: 'the name appears more than once in the list of peers: none of them is used' });
+  return peers.filter((p) => !twice.has(p.name));
+}
+
 /**
- * host-gateway: one route per peer pod subnet, via the peer's node IP of the same family. A pod
- * subnet overlapping this node's own, or claimed by two peers, is a problem, not a route: two
- * routes to one prefix would split its traffic.
+ * host-gateway: one route per peer pod subnet, via the peer's node IP of the same family, when
+ * both are sane for this node (sanity.ts). Two peers whose pod subnets overlap get neither: two
+ * routes to one address would split that node's pods between two next hops.
  */
-export function desiredRoutes(peers: Peer[], ownPodCIDRs: string[]): { routes: DesiredRoute[]; problems: PeerProblem[] } {
-  const routes: DesiredRoute[] = [];
+export function desiredRoutes(peers: Peer[], rules: PeerRules): { routes: DesiredRoute[]; problems: PeerProblem[] } {
   const problems: PeerProblem[] = [];
-  const claimed = new Map<string, string>();
-  for (const peer of peers) {
-    if (peer.podCIDRs.length === 0) problems.push({ peer: peer.name, reason: 'no pod subnet yet' });
-    for (const raw of peer.podCIDRs) {
-      const prefix = canonicalPrefix(raw);
-      if (!prefix) {
-        problems.push({ peer: peer.name, reason: `pod subnet ${raw} is not a prefix` });
-        continue;
-      }
-      const family = familyOf(prefix);
-      const hop = peer.nodeIPs.map(canonicalIp).find((ip) => ip && familyOf(ip) === family);
-      if (!hop) {
-        problems.push({ peer: peer.name, reason: `no IPv${family} node IP for pod subnet ${prefix}` });
-        continue;
-      }
-      if (overlapsAny(prefix, ownPodCIDRs)) {
-        problems.push({ peer: peer.name, reason: `pod subnet ${prefix} overlaps this node's own` });
-        continue;
-      }
-      const owner = claimed.get(prefix);
-      if (owner) {
-        problems.push({ peer: peer.name, reason: `pod subnet ${prefix} is also claimed by ${owner}` });
-        continue;
-      }
-      claimed.set(prefix, peer.name);
-      routes.push({ destinationPrefix: prefix, nextHop: hop, peer: peer.name });
+  const claims: Claim<string>[] = [];
+  for (const peer of distinctPeers(peers, problems)) {
+    if (peer.podCIDRs.length === 0) problems.push({ peer: peer.name, rule: 'incomplete', reason: 'no pod subnet yet' });
+    for (const { prefix, block } of sanePodCidrs(peer, rules, undefined, problems)) {
+      const hop = peer.nodeIPs.map(canonicalIp).find((ip) => ip && familyOf(ip) === block.family);
+      const bad = hop ? underlayRefusal(hop, block.family, rules, 'next hop') : { rule: 'incomplete' as const, reason: `no IPv${block.family} node IP for pod subnet ${prefix}` };
+      if (bad) problems.push({ peer: peer.name, ...bad });
+      else claims.push({ peer: peer.name, prefix, block, value: hop! });
     }
   }
+  const routes = withoutOverlaps(claims, problems).map((c) => ({ destinationPrefix: c.prefix, nextHop: c.value, peer: c.peer }));
   return { routes, problems };
 }
 
 /**
- * win-overlay: one RemoteSubnetRoute per peer with an IPv4 pod subnet, an IPv4 address and a
+ * win-overlay: one RemoteSubnetRoute per peer with a sane IPv4 pod subnet, provider address and
  * VTEP MAC on our VNI. Like flannel, a peer without a MAC yet (its first lease, flannel PR #1137)
  * gets nothing until it has one. Settings keys in hcsshim's RemoteSubnetRoutePolicySetting order.
  */
-export function desiredPolicies(peers: Peer[], ownPodCIDRs: string[], vni: number): { policies: DesiredPolicy[]; problems: PeerProblem[] } {
-  const policies: DesiredPolicy[] = [];
+export function desiredPolicies(peers: Peer[], rules: PeerRules, vni: number): { policies: DesiredPolicy[]; problems: PeerProblem[] } {
   const problems: PeerProblem[] = [];
-  const claimed = new Map<string, string>();
-  for (const peer of peers) {
-    const prefix = peer.podCIDRs.map(canonicalPrefix).find((p) => p && familyOf(p) === 4);
+  const claims: Claim<{ pa: string; mac: string }>[] = [];
+  for (const peer of distinctPeers(peers, problems)) {
+    const mine: PeerProblem[] = [];
+    const prefix = sanePodCidrs(peer, rules, 4, mine)[0];
     const pa = peer.nodeIPs.map(canonicalIp).find((ip) => ip && familyOf(ip) === 4);
     const mac = goMac(peer.vtepMac);
-    let reason: string | undefined;
-    if (!prefix) reason = 'no IPv4 pod subnet yet';
-    else if (!pa) reason = 'no IPv4 node IP';
-    else if (!mac) reason = peer.vtepMac ? `VTEP MAC ${JSON.stringify(peer.vtepMac)} is not a MAC` : 'no VTEP MAC announced yet';
-    else if (peer.vni !== undefined && peer.vni !== vni) reason = `announces VNI ${peer.vni}, this node uses ${vni}`;
-    else if (overlapsAny(prefix, ownPodCIDRs)) reason = `pod subnet ${prefix} overlaps this node's own`;
-    else if (claimed.has(prefix)) reason = `pod subnet ${prefix} is also claimed by ${claimed.get(prefix)}`;
-    if (reason) {
-      problems.push({ peer: peer.name, reason });
-      continue;
-    }
-    claimed.set(prefix!, peer.name);
-    policies.push({ peer: peer.name, settings: { DestinationPrefix: prefix!, IsolationId: vni, ProviderAddress: pa!, DistributedRouterMacAddress: mac! } });
+    let bad: { rule: RefusalRule; reason: string } | undefined;
+    if (!prefix) bad = mine.length ? undefined : { rule: 'incomplete', reason: 'no IPv4 pod subnet yet' };
+    else if (!pa) bad = { rule: 'incomplete', reason: 'no IPv4 node IP' };
+    else bad = underlayRefusal(pa, 4, rules, 'provider address') ?? vtepMacRefusal(mac, peer.vtepMac, rules);
+    if (!bad && prefix && peer.vni !== undefined && peer.vni !== vni) bad = { rule: 'vni', reason: `announces VNI ${clip(peer.vni)}, this node uses ${vni}` };
+    problems.push(...mine);
+    if (bad) problems.push({ peer: peer.name, ...bad });
+    else if (prefix) claims.push({ peer: peer.name, prefix: prefix.prefix, block: prefix.block, value: { pa: pa!, mac: mac! } });
   }
+  const policies = withoutOverlaps(claims, problems).map((c) => ({ peer: c.peer, settings: { DestinationPrefix: c.prefix, IsolationId: vni, ProviderAddress: c.value.pa, DistributedRouterMacAddress: c.value.mac } }));
   return { policies, problems };
 }
 

@@ -22,7 +22,8 @@ import { conflict, notReady } from './errors';
 import { desiredHostEndpoint, holdsHostAddresses, hostEndpointAddresses, hostEndpointName } from './host-endpoint';
 import { checkExistingNetwork, desiredNetwork, type NetworkSpec } from './network';
 import { overlayServiceFields, waitForNetwork } from '../hns/overlay';
-import { type DesiredPolicy, type DesiredRoute, desiredPolicies, desiredRoutes, type Peer, type PeerProblem, policyKey, routeIdentity } from './peers';
+import { type DesiredPolicy, type DesiredRoute, desiredPolicies, desiredRoutes, goMac, type Peer, type PeerProblem, policyKey, routeIdentity } from './peers';
+import type { PeerRules } from './sanity';
 import { type OwnedPolicy, type OwnedRoute, type OwnershipRecord, type RecordStore } from './records';
 
 /** This node's own facts: its pod subnet(s) and underlay IP(s), from the config or its Node object. */
@@ -78,12 +79,33 @@ export class NodeReconciler {
   private presentPolicies = new Map<string, RemoteSubnetRouteSettings>();
 
   constructor(private readonly deps: ReconcilerDeps) {
-    const { record, damaged } = deps.records.load(deps.cfg.network, deps.cfg.mode);
+    const { record, damaged, from } = deps.records.load(deps.cfg.network, deps.cfg.mode);
     this.record = record;
     if (damaged) {
-      deps.log.event('record-damaged', { file: deps.records.file, error: damaged, note: 'replaced by an empty record: what the agent made before is left alone as someone else\'s' }, 'warning');
-      deps.records.save(record);
+      let aside: string | undefined;
+      try {
+        aside = deps.records.setAside();
+      } catch (err) {
+        aside = `not moved: ${(err as Error).message}`;
+      }
+      this.adopting = true;
+      const note = from ? `continuing from ${from}, the record one write before` : 'starting from an empty record';
+      deps.log.event('record-damaged', { file: deps.records.file, error: damaged, setAside: aside ?? null, note: `${note}: the next full pass also adopts the routes or policies on the node that are exactly what the peers want, and leaves everything else alone` }, 'warning');
     }
+  }
+
+  /**
+   * After a damaged record: what is on the node and exactly what the desired state asks for (the
+   * same prefix, next hop and interface; the same four policy settings) is taken as this agent's,
+   * since it is what the agent would make; anything else stays someone else's, never removed.
+   */
+  private adopting = false;
+
+  private adopt<T>(kind: 'routes' | 'policies', matches: T[], own: (m: T) => void): void {
+    for (const m of matches) own(m);
+    this.adopting = false;
+    this.deps.records.save(this.record);
+    this.deps.log.event('record-rebuilt', { [kind]: matches.length, file: this.deps.records.file });
   }
 
   get ownedRoutes(): number {
@@ -211,13 +233,40 @@ export class NodeReconciler {
     return uplink;
   }
 
+  /**
+   * What a peer's claims are checked against (sanity.ts): the cluster's CIDRs from the config,
+   * this node's subnets and addresses, and on host-gateway the uplink's subnets (a next hop must be
+   * on-link), on win-overlay this node's DR MAC.
+   */
+  private peerRules(uplink?: HostInterface): PeerRules {
+    const { cfg } = this.deps;
+    const facts = this.facts!;
+    const rules: PeerRules = {
+      clusterCIDRs: cfg.clusterCIDRs,
+      serviceCIDRs: cfg.serviceCIDRs,
+      clusterDNS: cfg.clusterDNS,
+      ownPodCIDRs: facts.podCIDRs,
+      ownAddresses: [...facts.nodeIPs],
+    };
+    if (uplink) {
+      rules.ownAddresses.push(...uplink.addresses.map((a) => a.address), ...hostEndpointAddresses(facts.podCIDRs).map((a) => a.IpAddress));
+      rules.onLink = uplink.addresses.map((a) => `${a.address}/${a.prefixLength}`);
+    } else if (this.network) {
+      const f = overlayServiceFields(this.network);
+      if (f.providerAddress) rules.ownAddresses.push(f.providerAddress);
+      const mac = goMac(f.drMac);
+      if (mac) rules.ownMacs = [mac];
+    }
+    return rules;
+  }
+
   // --- host-gateway routes ----------------------------------------------------------------
 
   private async syncRoutes(peers: Peer[], pass: 'full' | 'event', report: PeerReport): Promise<void> {
     const { host, records, log } = this.deps;
     const uplink = this.uplink;
     if (!host || !uplink) throw notReady('the interface holding the node IP is not known yet');
-    const { routes, problems } = desiredRoutes(peers, this.facts!.podCIDRs);
+    const { routes, problems } = desiredRoutes(peers, this.peerRules(uplink));
     report.problems = problems;
     const want = new Map<string, DesiredRoute>(routes.map((r) => [routeIdentity({ ...r, interfaceIndex: uplink.index }), r]));
     let present: Set<string> | undefined;
@@ -229,6 +278,11 @@ export class NodeReconciler {
       const changed = kept.length !== this.record.routes.length || kept.some((r) => r.state !== 'added');
       this.record.routes = kept.map((r) => ({ ...r, state: 'added' as const }));
       if (changed) records.save(this.record);
+    }
+    if (pass === 'full' && this.adopting) {
+      const mine = new Set(this.record.routes.map(routeIdentity));
+      const matches = [...want].filter(([k]) => present!.has(k) && !mine.has(k));
+      this.adopt('routes', matches, ([, r]) => this.record.routes.push({ destinationPrefix: r.destinationPrefix, nextHop: r.nextHop, interfaceIndex: uplink.index, interfaceLuid: uplink.luid, state: 'added' }));
     }
     const owned = new Map<string, OwnedRoute>(this.record.routes.map((r) => [routeIdentity(r), r]));
     const toAdd = [...want].filter(([k]) => !owned.has(k) && !present?.has(k));
@@ -279,7 +333,7 @@ export class NodeReconciler {
     // pass works from that view plus its own changes, so a watch event costs only its own calls.
     const net = this.network!;
     if (pass === 'full') this.presentPolicies = remoteSubnetRoutes(net);
-    const { policies, problems } = desiredPolicies(peers, this.facts!.podCIDRs, cfg.vni);
+    const { policies, problems } = desiredPolicies(peers, this.peerRules(), cfg.vni);
     report.problems = problems;
     if (pass === 'full') {
       const kept = this.record.policies.filter((p) => p.networkId.toUpperCase() === net.ID!.toUpperCase() && this.presentPolicies.has(policyKey(p.settings)));
@@ -288,6 +342,11 @@ export class NodeReconciler {
       if (changed) records.save(this.record);
     }
     const want = new Map<string, DesiredPolicy>(policies.map((p) => [policyKey(p.settings), p]));
+    if (pass === 'full' && this.adopting) {
+      const mine = new Set(this.record.policies.map((p) => policyKey(p.settings)));
+      const matches = [...this.presentPolicies].filter(([k]) => want.has(k) && !mine.has(k));
+      this.adopt('policies', matches, ([, settings]) => this.record.policies.push({ networkId: net.ID!, settings, state: 'added' }));
+    }
     const owned = new Map<string, OwnedPolicy>(this.record.policies.map((p) => [policyKey(p.settings), p]));
     // A prefix that a policy we did not make already routes: two RemoteSubnetRoutes for one prefix
     // would be ambiguous, and the other one is not ours to remove. So ours is not added, and if
@@ -301,7 +360,7 @@ export class NodeReconciler {
       if (owned.has(k) && !foreignPrefixes.has(p.settings.DestinationPrefix)) continue;
       const other = foreignPrefixes.get(p.settings.DestinationPrefix);
       if (other === k) report.foreign++;
-      else if (other) report.problems.push({ peer: p.peer, reason: `network "${cfg.network}" already has a RemoteSubnetRoute for ${p.settings.DestinationPrefix} that this agent did not make (${other}); left alone` });
+      else if (other) report.problems.push({ peer: p.peer, rule: 'overlap', reason: `network "${cfg.network}" already has a RemoteSubnetRoute for ${p.settings.DestinationPrefix} that this agent did not make (${other}); left alone` });
       else toAdd.push(p);
     }
     if (toAdd.length === 0 && toRemove.length === 0) return;

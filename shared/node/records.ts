@@ -7,6 +7,8 @@
 // between a removal and the record's update leaves an entry for something gone, dropped the same
 // way. So the record never claims what someone else made, whatever moment the agent dies at.
 
+import fs from 'node:fs';
+import path from 'node:path';
 import { readJsonFile, writeFileAtomic } from '../sys/atomic';
 import type { RemoteSubnetRouteSettings } from '../hns/model/policy';
 
@@ -37,35 +39,111 @@ export function emptyRecord(network: string, mode: string): OwnershipRecord {
   return { version: 1, network, mode, routes: [], policies: [] };
 }
 
-/** The record file's reader and writer; the content is only ever replaced whole (temp file + rename). */
+const ROUTE_STATES = new Set(['adding', 'added']);
+
+/** Why an entry of the record's `routes` is not an OwnedRoute, if it is not. */
+function badRoute(r: unknown): string | undefined {
+  const o = r as Partial<OwnedRoute> | null;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return 'is not an object';
+  if (typeof o.destinationPrefix !== 'string' || typeof o.nextHop !== 'string') return 'has no destinationPrefix and nextHop';
+  if (typeof o.interfaceIndex !== 'number' || typeof o.interfaceLuid !== 'string') return 'has no interfaceIndex and interfaceLuid';
+  return ROUTE_STATES.has(o.state as string) ? undefined : 'has no state "adding" or "added"';
+}
+
+function badPolicy(p: unknown): string | undefined {
+  const o = p as Partial<OwnedPolicy> | null;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return 'is not an object';
+  if (typeof o.networkId !== 'string') return 'has no networkId';
+  const st = o.settings as Partial<RemoteSubnetRouteSettings> | undefined;
+  if (!st || typeof st !== 'object' || typeof st.DestinationPrefix !== 'string' || typeof st.ProviderAddress !== 'string' || typeof st.DistributedRouterMacAddress !== 'string' || typeof st.IsolationId !== 'number') return 'has no RemoteSubnetRoute settings';
+  return ROUTE_STATES.has(o.state as string) ? undefined : 'has no state "adding" or "added"';
+}
+
+/** Why a parsed file is not a record of version 1, naming the first bad entry, if it is not. */
+function damageOf(r: OwnershipRecord | null): string | undefined {
+  if (!r || typeof r !== 'object' || r.version !== 1 || !Array.isArray(r.routes) || !Array.isArray(r.policies)) return 'is not an ownership record of version 1';
+  for (const [i, e] of r.routes.entries()) {
+    const why = badRoute(e);
+    if (why) return `routes[${i}] ${why}`;
+  }
+  for (const [i, e] of r.policies.entries()) {
+    const why = badPolicy(e);
+    if (why) return `policies[${i}] ${why}`;
+  }
+  return undefined;
+}
+
+/** Set-aside copies of damaged records kept beside the record (the newest), for the operator to look at. */
+const DAMAGED_KEPT = 3;
+
+/** The record file's reader and writer; the content is only ever replaced whole (temp file + rename, fsync), the generation before kept as `<file>.prev`. */
 export class RecordStore {
   constructor(readonly file: string) {}
 
   /**
    * The record, or an empty one when there is none or it cannot be read as one (`damaged` says
-   * why): the agent must start whatever the file holds. Without a record, what it made before
-   * counts as someone else's and is left alone, never removed by mistake.
+   * why, naming the first bad entry): the agent must start whatever the file holds.
    */
-  load(network: string, mode: string): { record: OwnershipRecord; damaged?: string } {
+  load(network: string, mode: string): { record: OwnershipRecord; damaged?: string; from?: string } {
+    const main = this.read(this.file, network, mode);
+    if (!main.damaged) return main;
+    // The generation before (save keeps it): what the agent owned one write ago, its own proof.
+    const prev = fs.existsSync(this.previous) ? this.read(this.previous, network, mode) : undefined;
+    if (prev && !prev.damaged) return { record: prev.record, damaged: main.damaged, from: this.previous };
+    return main;
+  }
+
+  private get previous(): string {
+    return `${this.file}.prev`;
+  }
+
+  private read(file: string, network: string, mode: string): { record: OwnershipRecord; damaged?: string } {
     let r: OwnershipRecord | undefined;
     try {
-      r = readJsonFile<OwnershipRecord | undefined>(this.file, undefined);
+      r = readJsonFile<OwnershipRecord | undefined>(file, undefined);
     } catch (err) {
       return { record: emptyRecord(network, mode), damaged: (err as Error).message };
     }
     if (r === undefined) return { record: emptyRecord(network, mode) };
-    if (!r || r.version !== 1 || !Array.isArray(r.routes) || !Array.isArray(r.policies)) return { record: emptyRecord(network, mode), damaged: `${this.file} is not an ownership record of version 1` };
+    const damage = damageOf(r);
+    if (damage) return { record: emptyRecord(network, mode), damaged: `${file}: ${damage}` };
     return { record: r };
   }
 
   /**
-   * Replaced whole (temp file, then rename: a reader sees the old record or the new), without an
-   * fsync: a process that dies loses nothing (the page cache outlives it), and a power loss is a
-   * reboot, after which Windows has dropped the routes made at run time and the non-persistent
-   * overlay network with its policies, so a record a few writes old claims only things that are
-   * gone, and the next full pass drops them. An fsync would cost a watch event milliseconds.
+   * Moves a damaged record out of the way (`<file>.damaged-<time>`, whatever it is: a file, a
+   * directory), so the next save can be made and the operator can still see what it held; keeps
+   * the newest few. Returns the name it now has, or undefined when there was nothing to move.
+   */
+  setAside(): string | undefined {
+    if (!fs.existsSync(this.file)) return undefined;
+    const aside = `${this.file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    fs.renameSync(this.file, aside);
+    const dir = path.dirname(this.file);
+    const prefix = `${path.basename(this.file)}.damaged-`;
+    const old = fs.readdirSync(dir).filter((f) => f.startsWith(prefix)).sort().slice(0, -DAMAGED_KEPT);
+    for (const f of old) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+    return aside;
+  }
+
+  /**
+   * Replaced whole (temp file, flushed, then renamed: a reader sees the old record or the new,
+   * and a power cut cannot leave the new name on empty content).
    */
   save(r: OwnershipRecord): void {
-    writeFileAtomic(this.file, `${JSON.stringify(r)}\n`, { durable: false });
+    this.keepPrevious();
+    writeFileAtomic(this.file, `${JSON.stringify(r)}\n`);
+  }
+
+  /** The record as it is becomes `<file>.prev` (a second link, then a rename: O(1) whatever its size), so one damaged file never loses what the agent owns. */
+  private keepPrevious(): void {
+    const tmp = `${this.previous}.tmp`;
+    try {
+      fs.rmSync(tmp, { force: true });
+      fs.linkSync(this.file, tmp);
+      fs.renameSync(tmp, this.previous);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') fs.rmSync(tmp, { force: true });
+    }
   }
 }

@@ -33,6 +33,16 @@ function joinKey(path: string, key: string): string {
   return /^[A-Za-z_$][\w$-]*$/.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
 }
 
+/** `table[key]` when the table has it as its own key: `__proto__` or `constructor` in a conf never resolve through Object.prototype. */
+function own<T>(table: Record<string, T> | undefined, key: string): T | undefined {
+  return table && Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/** `out[key] = v`, also for `__proto__` (an assignment would set the object's prototype instead). */
+function put(out: Record<string, unknown>, key: string, v: unknown): void {
+  Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -65,7 +75,7 @@ class Canonicalizer {
   value(v: unknown, index: number, path: string, depth = 0): unknown {
     const node = index >= 0 ? this.nodes[index] : undefined;
     if (!node) return v;
-    if (typeof v === 'string' && node.e) return this.opts.enumValues === 'top' && depth !== 1 ? v : (node.e[v.toLowerCase()] ?? v);
+    if (typeof v === 'string' && node.e) return this.opts.enumValues === 'top' && depth !== 1 ? v : (own(node.e, v.toLowerCase()) ?? v);
     if (Array.isArray(v)) return node.i === undefined ? v : v.map((item, i) => this.value(item, node.i!, `${path}[${i}]`, depth + 1));
     if (isObject(v) && (node.p || node.x !== undefined || node.s)) return this.object(v, this.variant(v, node), path, depth);
     return v;
@@ -76,7 +86,7 @@ class Canonicalizer {
     for (const [key, cases, absent] of node.s ?? []) {
       const lower = key.toLowerCase();
       const spelled = ([k]: [string, unknown]) => k.toLowerCase() === lower;
-      const given = key in obj ? obj[key] : (this.opts.duplicates === 'keep' ? Object.entries(obj).findLast(spelled) : Object.entries(obj).find(spelled))?.[1];
+      const given = Object.hasOwn(obj, key) ? obj[key] : (this.opts.duplicates === 'keep' ? Object.entries(obj).findLast(spelled) : Object.entries(obj).find(spelled))?.[1];
       if (given === undefined || given === null) {
         if (absent !== undefined) return this.nodes[absent]!;
         continue;
@@ -93,18 +103,18 @@ class Canonicalizer {
     const from = new Map<string, string>();
     const keep = this.opts.duplicates === 'keep';
     for (const [key, v] of Object.entries(obj)) {
-      const hit = node.p?.[key.toLowerCase()];
-      if (keep && hit && key !== hit[0] && hit[0] in obj) {
-        out[key] = v;
+      const hit = own(node.p, key.toLowerCase());
+      if (keep && hit && key !== hit[0] && Object.hasOwn(obj, hit[0])) {
+        put(out, key, v);
         continue;
       }
       // Go: null leaves the field as if absent; unless the schema gives null a meaning of its own.
       if (v === null && !this.opts.foldOnly && !(hit && node.n?.includes(hit[0]))) continue;
       if (this.opts.foldOnly && !hit) {
-        out[key] = v;
+        put(out, key, v);
         continue;
       }
-      const alias = hit ? node.a?.[hit[0]] : undefined;
+      const alias = hit ? own(node.a, hit[0]) : undefined;
       const name = alias ?? (hit ? hit[0] : key);
       const child = hit ? hit[1] : node.x !== undefined && node.x >= 0 ? node.x : -1;
       if (!hit && node.x === undefined) this.notes.push({ key: joinKey(path, key), kind: 'unknown' });
@@ -113,7 +123,7 @@ class Canonicalizer {
         this.notes.push({ key: joinKey(path, key), kind: 'dropped' });
         continue;
       }
-      if (hit && node.w?.[name] !== undefined) this.notes.push({ key: joinKey(path, key), kind: 'ignored', detail: node.w[name] });
+      if (hit && own(node.w, name) !== undefined) this.notes.push({ key: joinKey(path, key), kind: 'ignored', detail: own(node.w, name)! });
       if (alias) {
         this.notes.push({ key: joinKey(path, key), kind: 'alias', detail: alias });
         if (Array.isArray(out[alias]) && Array.isArray(v)) {
@@ -130,7 +140,7 @@ class Canonicalizer {
         if (!keepNew) continue;
       }
       from.set(name, key);
-      out[name] = this.value(v, child, joinKey(path, name), depth + 1);
+      put(out, name, this.value(v, child, joinKey(path, name), depth + 1));
     }
     return out;
   }

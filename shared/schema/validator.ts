@@ -41,6 +41,8 @@ export function valueAt(data: unknown, instancePath: string): unknown {
 }
 
 function short(v: unknown): string {
+  // JSON.parse reads 1e400 as Infinity, which JSON.stringify writes as null.
+  if (typeof v === 'number' && !Number.isFinite(v)) return `${v} (a number beyond any double)`;
   const s = JSON.stringify(v);
   if (s === undefined) return String(v);
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
@@ -50,6 +52,7 @@ function short(v: unknown): string {
 export function describeSchemaError(e: SchemaError, data: unknown): string {
   const key = errorKey(e) || '(the document)';
   const value = valueAt(data, e.instancePath);
+  if (typeof value === 'number' && !Number.isFinite(value)) return `key "${key}" is out of range: the number is ${value > 0 ? 'too large' : 'too small'} for a double (JSON.parse reads it as ${value})`;
   switch (e.keyword) {
     case 'required':
       return `key "${key}" is required`;

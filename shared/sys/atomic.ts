@@ -45,6 +45,11 @@ export const PRIVATE_DIR_MODE = 0o700;
  * keep their mode: they may not be ours (a data directory shared with host-local).
  */
 export function mkdirPrivate(dir: string): void {
+  mkdirWithMode(dir, PRIVATE_DIR_MODE);
+}
+
+/** `mkdir -p` whose new directories get `mode` whatever the umask; existing ones keep theirs. */
+export function mkdirWithMode(dir: string, mode: number): void {
   // Node's own recursive mkdir loops forever where the kernel answers ENOENT to a parent it just
   // reported as existing (paths under /proc): the folders are made here one at a time instead.
   const missing: string[] = [];
@@ -59,12 +64,12 @@ export function mkdirPrivate(dir: string): void {
   }
   for (const d of missing) {
     try {
-      fs.mkdirSync(d, { mode: PRIVATE_DIR_MODE });
+      fs.mkdirSync(d, { mode });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !fs.statSync(d).isDirectory()) throw err;
       continue;
     }
-    if (POSIX) fs.chmodSync(d, PRIVATE_DIR_MODE);
+    if (POSIX) fs.chmodSync(d, mode);
   }
 }
 

@@ -241,6 +241,36 @@ test('routes the agent did not make are never touched, even one it would have ma
   assert.equal(await routesOf(n), expected(n, base()));
 });
 
+test('hostile or mistaken Nodes: the service CIDR, an IPv6 default, an off-link next hop and an overlap get no route, and are named', async () => {
+  const n = nodes[0]!;
+  const hostile = [
+    { name: 'evil-svc', podCIDRs: ['10.96.0.0/12'], internalIP: '192.168.10.21' },
+    { name: 'evil-v6', podCIDRs: ['10.244.22.0/24', '::/0'], internalIP: ['192.168.10.22', 'fd00::22'] },
+    { name: 'evil-hop', podCIDRs: ['10.244.23.0/24'], internalIP: '198.51.100.7' },
+    { name: 'evil-half', podCIDRs: ['10.244.2.128/25'], internalIP: '192.168.10.24' },
+  ];
+  const logged = logLines(n).length;
+  for (const h of hostile) c.api.add(h);
+  // On the other two nodes too: evil-v6's IPv4 subnet is sane, win-node-2's /24 and the /25 inside it are not.
+  const sane = base().filter((p) => p.name !== 'win-node-2').concat([{ name: 'evil-v6', podCIDR: '10.244.22.0/24', ip: '192.168.10.22' }]);
+  await waitFor(`${n.name} routes only the sane claims`, async () => JSON.stringify(await routesOf(n)) === JSON.stringify(expected(n, sane)), CONVERGE_MS);
+  const ready = JSON.parse((await probe(n, '/readyz')).body) as { refused?: { peer: string; rule: string; reason: string }[] };
+  const refused = (ready.refused ?? []).map((p) => `${p.peer} [${p.rule}]: ${p.reason}`).sort();
+  assert.equal(refused, [
+    'evil-half [overlap]: pod subnet 10.244.2.128/25 overlaps that of win-node-2: neither gets it until one of them changes',
+    'evil-hop [next-hop]: next hop 198.51.100.7 is not on this node\'s subnet 192.168.10.11/24: a host-gw next hop must be on-link',
+    'evil-svc [outside-cluster]: pod subnet 10.96.0.0/12 is not inside the cluster CIDR 10.244.0.0/16',
+    'evil-v6 [family]: pod subnet ::/0 is IPv6, and this node has no IPv6 pod subnet',
+    'win-node-2 [overlap]: pod subnet 10.244.2.0/24 overlaps that of evil-half: neither gets it until one of them changes',
+  ]);
+  const m = (await probe(n, '/metrics')).body;
+  for (const [reason, count] of [['outside-cluster', 1], ['family', 1], ['next-hop', 1], ['overlap', 2], ['reserved', 0]] as const) assert.match(m, sampleLine(`cni_agent_peers_refused{reason="${reason}"}`, count));
+  const warning = logLines(n).slice(logged).find((l) => l.step === 'peer-problems' && String(l.error ?? '').includes('evil-half'));
+  assert.ok(warning, 'one warning line names the refused peers');
+  for (const h of hostile) c.api.remove(h.name);
+  await allConverge('the hostile Nodes gone, every route back', base());
+});
+
 test('metrics, health and readiness', async () => {
   const n = nodes[0]!;
   const m = await probe(n, '/metrics');

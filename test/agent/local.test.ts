@@ -106,6 +106,78 @@ test('host-gateway from a peer file: --once makes the node and its routes, then 
   assert.equal(emulatorAdmin(n.hns).readCalls().filter((x) => /^(Create|Delete|Modify|SetIp)/.test(x.op)), [], 'nothing was changed');
 });
 
+function peerRoutes(n: Node): string[] {
+  return (JSON.parse(hnsctl(n, 'list', 'routes', '--json')) as { DestinationPrefix: string; NextHop: string; Protocol: string }[]).filter((x) => x.Protocol === 'netmgmt').map((x) => `${x.DestinationPrefix} via ${x.NextHop}`).sort();
+}
+
+test('a peer file with hostile entries: the sane peers get their routes, the others none, each named in the log and the readiness detail', () => {
+  const n = node('hostile');
+  n.peers([
+    { name: 'good', nodeIP: '192.0.2.30', podCIDR: '10.244.3.0/24' },
+    { name: 'svc', nodeIP: '192.0.2.31', podCIDR: '10.96.0.0/12' },
+    { name: 'subnet', nodeIP: '192.0.2.32', podCIDR: '192.0.2.0/24' },
+    { name: 'v6', nodeIP: ['192.0.2.33', 'fd00::33'], podCIDR: ['10.244.9.0/24', '::/0'] },
+    { name: 'self-hop', nodeIP: '192.0.2.10', podCIDR: '10.244.4.0/24' },
+    { name: 'loop-hop', nodeIP: '127.0.0.1', podCIDR: '10.244.5.0/24' },
+    { name: 'far-hop', nodeIP: '198.51.100.7', podCIDR: '10.244.6.0/24' },
+    { name: 'half', nodeIP: '192.0.2.34', podCIDR: '10.244.7.128/25' },
+    { name: 'wide', nodeIP: '192.0.2.35', podCIDR: '10.244.6.0/23' },
+    { name: 'seven', nodeIP: '192.0.2.36', podCIDR: '10.244.7.0/24' },
+  ]);
+  const r = n.once();
+  assert.is(r.code, 0, r.err + r.out);
+  assert.equal(peerRoutes(n), ['10.244.3.0/24 via 192.0.2.30', '10.244.9.0/24 via 192.0.2.33']);
+  const refused = (r.json!.refused as { peer: string; rule: string }[]).map((p) => `${p.peer}:${p.rule}`).sort();
+  assert.equal(refused, ['far-hop:next-hop', 'half:overlap', 'loop-hop:next-hop', 'self-hop:next-hop', 'seven:overlap', 'subnet:outside-cluster', 'svc:outside-cluster', 'v6:family', 'wide:overlap']);
+  assert.is(r.json!.refusedPeers, 9);
+  const log = fs.readFileSync(path.join(n.dir, 'agent.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const warning = log.find((l) => l.step === 'peer-problems' && l.outcome === 'warning')!;
+  assert.ok(warning, 'a warning names the refused peers');
+  assert.equal((warning.problems as { peer: string }[]).length, 9);
+});
+
+test('a damaged ownership record (truncated, empty, garbage, a directory, a null entry) is set aside; the restart adopts its routes and still removes a departed peer\'s', () => {
+  const n = node('damaged');
+  const peers = ['a', 'b', 'c', 'd', 'e', 'f'].map((x, i) => ({ name: x, nodeIP: `192.0.2.${40 + i}`, podCIDR: `10.244.${10 + i}.0/24` }));
+  n.peers(peers);
+  assert.is(n.once().code, 0);
+  const record = path.join(n.dir, 'state', 'cbr0.json');
+  const good = fs.readFileSync(record, 'utf8');
+  const damage: [string, () => void][] = [
+    ['truncated', () => fs.writeFileSync(record, good.slice(0, good.length / 2))],
+    ['empty', () => fs.writeFileSync(record, '')],
+    ['garbage', () => fs.writeFileSync(record, '\u0000\u0001 not json')],
+    ['a directory', () => { fs.rmSync(record); fs.mkdirSync(record); }],
+    ['a null entry', () => fs.writeFileSync(record, JSON.stringify({ ...JSON.parse(good), routes: [null] }))],
+  ];
+  let left = [...peers];
+  for (const [kind, spoil] of damage) {
+    spoil();
+    left = left.slice(1);
+    n.peers(left);
+    const r = n.once();
+    assert.is(r.code, 0, `${kind}: ${r.err}${r.out}`);
+    assert.equal(peerRoutes(n), left.map((p) => `${p.podCIDR} via ${p.nodeIP}`).sort(), `${kind}: the departed peer's route removed, the others kept`);
+    assert.is(r.json!.ownedRoutes, left.length, `${kind}: every remaining route is owned again`);
+    const log = fs.readFileSync(path.join(n.dir, 'agent.log'), 'utf8');
+    assert.match(log, /"step":"record-damaged"/, kind);
+    assert.match(log, /"step":"record-rebuilt"/, kind);
+  }
+  const aside = fs.readdirSync(path.join(n.dir, 'state')).filter((f) => f.startsWith('cbr0.json.damaged-'));
+  assert.is(aside.length, 3, `the newest three set-aside records are kept (${aside.join(', ')})`);
+  assert.ok(JSON.parse(fs.readFileSync(record, 'utf8')).routes.length === left.length, 'a whole record again');
+});
+
+test('under umask 000 the folders the agent makes are not world-writable: conf 0755, state 0700, record 0600, conflist 0644', () => {
+  const n = node('umask');
+  n.peers([{ name: 'b', nodeIP: '192.0.2.11', podCIDR: '10.244.2.0/24' }]);
+  const file = n.config({ confDir: path.join(n.dir, 'made', 'conf'), stateDir: path.join(n.dir, 'made', 'state') });
+  const r = spawnSync('sh', ['-c', `umask 000; exec "$0" --config "$1" --once`, AGENT, file], { env: n.env, encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr + r.stdout);
+  const mode = (p: string) => (fs.statSync(path.join(n.dir, 'made', p)).mode & 0o777).toString(8);
+  assert.equal([mode('conf'), mode('state'), mode('state/cbr0.json'), mode('conf/10-cbr0.conflist')], ['755', '700', '600', '644']);
+});
+
 test('win-l2bridge and l3-upstream: network, host endpoint at .2 attached to the host, forwarding, conflist; no routes', () => {
   for (const mode of ['win-l2bridge', 'l3-upstream']) {
     const n = node(mode);

@@ -19,7 +19,8 @@ import { type NodeInfo, peerOf } from '../../shared/kube/nodes';
 import { httpStatus, listNodes, NodeWatcher, PAGE_SIZE } from '../../shared/kube/watch';
 import type { KubeNodeClient } from '../../shared/kube/client';
 import { NodeStateError } from '../../shared/node/errors';
-import { otherPeers, type Peer } from '../../shared/node/peers';
+import { otherPeers, type Peer, type PeerProblem } from '../../shared/node/peers';
+import { REFUSAL_RULES } from '../../shared/node/sanity';
 import { type NodeFacts, NodeReconciler, type NodeReport } from '../../shared/node/reconcile';
 import { RecordStore } from '../../shared/node/records';
 import { monotonicMs } from '../../shared/sys/clock';
@@ -53,6 +54,8 @@ interface Status {
   lastError?: string;
   node?: NodeReport;
   firstSyncMs?: number;
+  /** The peers' claims refused in the last pass (readyz shows the first of them). */
+  problems?: PeerProblem[];
 }
 
 /** A HostRoutes whose every call is counted (cni_agent_route_calls_total). */
@@ -358,10 +361,14 @@ export class Agent {
     }
   }
 
-  private noteProblems(problems: { peer: string; reason: string }[]): void {
+  private noteProblems(problems: PeerProblem[]): void {
     const text = JSON.stringify(problems);
     if (text === this.lastProblems) return;
     this.lastProblems = text;
+    this.status.problems = problems;
+    const byRule = new Map<string, number>(REFUSAL_RULES.map((r) => [r, 0]));
+    for (const p of problems) byRule.set(p.rule, (byRule.get(p.rule) ?? 0) + 1);
+    for (const [reason, n] of byRule) this.metrics.peersRefused.set(n, { reason });
     if (problems.length) this.deps.log.warn('peer-problems', `${problems.length} peer(s) get no route: ${problems.slice(0, 5).map((p) => `${p.peer}: ${p.reason}`).join('; ')}`, { problems: problems.slice(0, 50) });
     else this.deps.log.event('peer-problems', { problems: [] });
   }
@@ -407,6 +414,7 @@ export class Agent {
         ownedRoutes: this.reconciler?.ownedRoutes ?? 0,
         ownedPolicies: this.reconciler?.ownedPolicies ?? 0,
         ...(this.status.lastError ? { lastError: this.status.lastError } : {}),
+        ...(this.status.problems?.length ? { refusedPeers: this.status.problems.length, refused: this.status.problems.slice(0, 20) } : {}),
       },
     };
   }

@@ -154,7 +154,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       const ok = await agent.once();
       await agent.stop('once');
       const s = agent.status;
-      say(ok ? 1 : 2, `${JSON.stringify({ ok, network: s.nodeReady ? 'ready' : 'not ready', peers: s.peersSynced ? 'synced' : 'not synced', conflist: s.node?.conflist ?? null, ownedRoutes: agent.owned().routes, ownedPolicies: agent.owned().policies, ...(s.lastError ? { error: s.lastError } : {}) })}\n`);
+      say(ok ? 1 : 2, `${JSON.stringify({ ok, network: s.nodeReady ? 'ready' : 'not ready', peers: s.peersSynced ? 'synced' : 'not synced', conflist: s.node?.conflist ?? null, ownedRoutes: agent.owned().routes, ownedPolicies: agent.owned().policies, ...(s.lastError ? { error: s.lastError } : {}), ...(s.problems?.length ? { refusedPeers: s.problems.length, refused: s.problems.slice(0, 20) } : {}) })}\n`);
       return ok ? 0 : 1;
     }
     if (args.service !== undefined) {

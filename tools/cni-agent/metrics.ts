@@ -116,6 +116,7 @@ export function agentMetrics() {
   return {
     registry: r,
     peers: r.gauge('cni_agent_peers', 'Peer nodes known (Nodes other than this one, or entries of the peer file).'),
+    peersRefused: r.gauge('cni_agent_peers_refused', 'Peer claims (pod subnets, next hops, VTEP MACs) not installed now, by the rule that refused them (shared/node/sanity.ts).'),
     ownedRoutes: r.gauge('cni_agent_owned_routes', 'Host routes this agent made and keeps (host-gateway).'),
     ownedPolicies: r.gauge('cni_agent_owned_policies', 'RemoteSubnetRoute policies this agent made and keeps (win-overlay).'),
     ready: r.gauge('cni_agent_ready', '1 when the node network, host endpoint, conflist and peers are as desired.'),

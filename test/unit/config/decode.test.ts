@@ -90,6 +90,23 @@ test('unknown keys are reported with their path; keys accepted and ignored say w
   assert.match(describeNote(notes[0]!), 'adapter');
 });
 
+test('__proto__ and constructor are keys like any other: unknown, reported, never resolved through the prototype', () => {
+  const conf = JSON.parse('{"cniVersion":"1.0.0","name":"cbr0","type":"win-l2bridge","__proto__":{"mtu":1},"constructor":1,"ipam":{"type":"builtin","subnet":"10.1.0.0/24","toString":2}}') as Record<string, unknown>;
+  const { conf: out, notes } = decode(conf);
+  assert.equal(notes.map(describeNote), [
+    'unknown key "__proto__" in the network configuration is ignored (check its spelling)',
+    'unknown key "constructor" in the network configuration is ignored (check its spelling)',
+    'unknown key "ipam.toString" in the network configuration is ignored (check its spelling)',
+  ]);
+  assert.is(Object.getPrototypeOf(out), Object.prototype, 'the prototype of the decoded conf is untouched');
+  assert.ok(Object.hasOwn(out, '__proto__'), '__proto__ stays an own key');
+  assert.is((out as { mtu?: number }).mtu, undefined);
+});
+
+test('capabilities {portMappings, dns} as the docs write them: no warning', () => {
+  assert.equal(decode({ ...base, capabilities: { portMappings: true, dns: true, bandwidth: true } }).notes, []);
+});
+
 test('mode keys fold in their own mode only', () => {
   assert.equal(decode({ ...base, EndpointMacPrefix: '0E-2A' }, 'conf-overlay').conf.endpointMacPrefix, '0E-2A');
   assert.equal(decode({ ...base, ClusterCIDR: '10.244.0.0/16' }, 'conf-host-gateway').conf.clusterCIDR, '10.244.0.0/16');

@@ -53,6 +53,8 @@ test('unknown keys are allowed (runtimes and other plugins add their own), and r
 
 test('wrong JSON types are code 7 naming the key and the value', () => {
   rejects(l2bridge, { ...base, mtu: 'big' }, 7, 'mtu', '"big"');
+  // JSON.parse reads 1e400 as Infinity, which JSON.stringify would show as null.
+  rejects(l2bridge, JSON.parse(`{"cniVersion":"1.0.0","name":"cbr0","type":"win-l2bridge","mtu":1e400}`) as Record<string, unknown>, 7, 'key "mtu" is out of range: the number is too large');
   rejects(l2bridge, { ...base, loopbackDSR: 'yes' }, 7, 'loopbackDSR');
   rejects(l2bridge, { ...base, dns: { nameservers: '10.96.0.10' } }, 7, 'dns.nameservers');
 });

@@ -14,6 +14,7 @@ import { NodeStateError } from '../../../shared/node/errors';
 import { desiredHostEndpoint, holdsHostAddresses } from '../../../shared/node/host-endpoint';
 import { checkExistingNetwork, desiredNetwork, type NetworkSpec } from '../../../shared/node/network';
 import { desiredPolicies, desiredRoutes, goMac, otherPeers, policyKey, type Peer } from '../../../shared/node/peers';
+import type { PeerRules } from '../../../shared/node/sanity';
 
 const ws2022 = featuresOf({ Major: 13, Minor: 3 });
 const ws2019rtm = featuresOf({ Major: 9, Minor: 1 });
@@ -107,32 +108,41 @@ const peers: Peer[] = [
   { name: 'vni1', nodeIPs: ['192.168.10.17'], podCIDRs: ['10.244.7.0/24'], vtepMac: '02:00:00:00:00:17', vni: 1 },
 ];
 
+/** This node of the peers above: 10.244.3.0/24 and fd00:10:244:3::/64 on 192.168.10.13/24 and fd00::13/64. */
+const hostGwRules: PeerRules = {
+  clusterCIDRs: ['10.244.0.0/16', 'fd00:10:244::/48'], serviceCIDRs: ['10.96.0.0/12'], clusterDNS: ['10.96.0.10'],
+  ownPodCIDRs: ['10.244.3.0/24', 'fd00:10:244:3::/64'], ownAddresses: ['192.168.10.13', 'fd00::13', '10.244.3.2'],
+  onLink: ['192.168.10.13/24', 'fd00::13/64'],
+};
+const overlayRules: PeerRules = { ...hostGwRules, ownPodCIDRs: ['10.244.3.0/24'], ownAddresses: ['192.168.10.13'], ownMacs: ['00:15:5d:d0:00:13'] };
+delete overlayRules.onLink;
+
 test('host-gateway routes: one per peer pod subnet via its node IP of the same family; problems instead of bad routes', () => {
-  const { routes, problems } = desiredRoutes(otherPeers(peers, 'me'), ['10.244.3.0/24']);
+  const { routes, problems } = desiredRoutes(otherPeers(peers, 'me'), hostGwRules);
   assert.equal(routes.map((r) => `${r.destinationPrefix} via ${r.nextHop} (${r.peer})`), [
     '10.244.1.0/24 via 192.168.10.11 (a)',
     'fd00:10:244:1::/64 via fd00::11 (a)',
-    '10.244.2.0/24 via 192.168.10.12 (b)',
     '10.244.7.0/24 via 192.168.10.17 (vni1)',
   ]);
-  assert.equal(problems, [
-    { peer: 'nocidr', reason: 'no pod subnet yet' },
-    { peer: 'overlap', reason: 'pod subnet 10.244.3.128/25 overlaps this node\'s own' },
-    { peer: 'twin', reason: 'pod subnet 10.244.2.0/24 is also claimed by b' },
+  assert.equal(problems.map((p) => `${p.peer} [${p.rule}]: ${p.reason}`), [
+    'nocidr [incomplete]: no pod subnet yet',
+    'overlap [overlap]: pod subnet 10.244.3.128/25 overlaps this node\'s own 10.244.3.0/24',
+    'b [overlap]: pod subnet 10.244.2.0/24 overlaps that of twin: neither gets it until one of them changes',
+    'twin [overlap]: pod subnet 10.244.2.0/24 overlaps that of b: neither gets it until one of them changes',
   ]);
 });
 
 test('win-overlay policies: flannel\'s RemoteSubnetRoute per peer, MAC in Go\'s form; peers without MAC, on another VNI or overlapping get none', () => {
-  const { policies, problems } = desiredPolicies(otherPeers(peers, 'me'), ['10.244.3.0/24'], 4096);
+  const { policies, problems } = desiredPolicies(otherPeers(peers, 'me'), overlayRules, 4096);
   assert.equal(policies.map((p) => p.settings), [
     { DestinationPrefix: '10.244.1.0/24', IsolationId: 4096, ProviderAddress: '192.168.10.11', DistributedRouterMacAddress: 'ae:4f:1c:22:01:9b' },
-    { DestinationPrefix: '10.244.2.0/24', IsolationId: 4096, ProviderAddress: '192.168.10.12', DistributedRouterMacAddress: '00:15:5d:d0:00:02' },
   ]);
-  assert.equal(problems.map((p) => `${p.peer}: ${p.reason}`), [
-    'nocidr: no IPv4 pod subnet yet',
-    'overlap: no VTEP MAC announced yet',
-    'twin: pod subnet 10.244.2.0/24 is also claimed by b',
-    'vni1: announces VNI 1, this node uses 4096',
+  assert.equal(problems.map((p) => `${p.peer} [${p.rule}]: ${p.reason}`), [
+    'nocidr [incomplete]: no IPv4 pod subnet yet',
+    'overlap [overlap]: pod subnet 10.244.3.128/25 overlaps this node\'s own 10.244.3.0/24',
+    'vni1 [vni]: announces VNI 1, this node uses 4096',
+    'b [overlap]: pod subnet 10.244.2.0/24 overlaps that of twin: neither gets it until one of them changes',
+    'twin [overlap]: pod subnet 10.244.2.0/24 overlaps that of b: neither gets it until one of them changes',
   ]);
   assert.is(policyKey({ DestinationPrefix: '10.244.1.0/24', IsolationId: 4096, ProviderAddress: '192.168.10.11', DistributedRouterMacAddress: 'AE-4F-1C-22-01-9B' }), policyKey(policies[0]!.settings), 'keys ignore MAC spelling');
   assert.is(goMac('0E-2A-0A-F4-03-07'), '0e:2a:0a:f4:03:07');

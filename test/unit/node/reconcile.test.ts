@@ -55,7 +55,7 @@ test('a record left "adding" by a crash: adopted if the route is there, dropped 
     assert.equal(e.admin.readCalls().filter((c) => c.op === 'CreateIpForwardEntry2' || c.op === 'DeleteIpForwardEntry2'), []);
   }));
 
-test('a record the agent cannot read (cut short by a power loss) is a warning: the agent starts, and leaves what it cannot prove is its own', () =>
+test('a record the agent cannot read is set aside and the one before it used: nothing of the agent\'s is lost, a departed peer\'s route still goes', () =>
   withEmulator(async (e) => {
     e.admin.updateConfig({ managementIp: '192.168.10.11' });
     const first = reconciler(e);
@@ -66,9 +66,29 @@ test('a record the agent cannot read (cut short by a power loss) is a warning: t
     assert.ok(second.events.includes('record-damaged'), second.events.join(', '));
     await second.r.ensureNode(ME);
     const report = await second.r.syncPeers(PEERS.slice(0, 1), 'full');
-    assert.is(report.removed, 0, 'nothing removed on the word of no record');
+    assert.is(report.removed, 1, 'the record before says the departed peer\'s route is ours');
+    assert.equal(await netmgmt(e), ['10.244.2.0/24 via 192.168.10.12']);
+    assert.is(second.records.load('cbr0', 'host-gateway').damaged, undefined, 'a whole record again');
+    assert.ok(fs.readdirSync(path.dirname(first.records.file)).some((f) => f.startsWith('cbr0.json.damaged-')), 'the damaged one is kept aside');
+  }));
+
+test('both generations damaged: the routes exactly as desired are adopted, anything else is left alone', () =>
+  withEmulator(async (e) => {
+    e.admin.updateConfig({ managementIp: '192.168.10.11' });
+    const first = reconciler(e);
+    await first.r.ensureNode(ME);
+    await first.r.syncPeers(PEERS, 'full');
+    for (const f of [first.records.file, `${first.records.file}.prev`]) fs.writeFileSync(f, '');
+    const second = reconciler(e);
+    await second.r.ensureNode(ME);
+    const report = await second.r.syncPeers(PEERS.slice(0, 1), 'full');
+    assert.equal([report.added, report.removed], [0, 0], 'nothing removed on the word of no record');
+    assert.is(second.r.ownedRoutes, 1, 'the route still desired is adopted');
+    assert.ok(second.events.includes('record-rebuilt'), second.events.join(', '));
     assert.equal(await netmgmt(e), ['10.244.2.0/24 via 192.168.10.12', '10.244.3.0/24 via 192.168.10.13']);
-    assert.is(second.records.load('cbr0', 'host-gateway').damaged, undefined, 'the damaged record was replaced');
+    const gone = await second.r.syncPeers([], 'full');
+    assert.is(gone.removed, 1, 'the adopted one goes with its peer');
+    assert.equal(await netmgmt(e), ['10.244.3.0/24 via 192.168.10.13']);
   }));
 
 test('an event pass meets a route someone else made: conflict, not owned, never removed', () =>
