@@ -60,7 +60,8 @@ function ensureBuilt() {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const podCIDR = (i) => `10.${100 + (i >> 8)}.${i & 255}.0/24`;
+// Outside the service CIDR 10.96.0.0/12 (10.96-10.111): a pod subnet there is refused (shared/node/sanity.ts).
+const podCIDR = (i) => `10.${128 + (i >> 8)}.${i & 255}.0/24`;
 const nodeIP = (i) => `172.16.${i >> 8}.${i & 255}`;
 const mac = (i) => `0e:2a:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 const FLANNEL = 'flannel.alpha.coreos.com';
@@ -137,7 +138,8 @@ async function run(nodes, watchList) {
     const hns = path.join(dir, 'hns');
     const admin = emulatorAdmin(hns);
     await admin.reset();
-    admin.updateConfig({ managementIp: nodeIP(1), callLog: true });
+    // Every node on one L2 segment (host-gw's rule, windows-anchors.md §8.2): 172.16.0.0/16 holds them all.
+    admin.updateConfig({ managementIp: nodeIP(1), managementPrefixLength: 16, callLog: true });
     const logFile = path.join(dir, 'agent.log');
     const cfgFile = path.join(dir, 'agent.json');
     fs.writeFileSync(cfgFile, JSON.stringify({
@@ -151,7 +153,12 @@ async function run(nodes, watchList) {
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const firstSync = () => logLines(logFile).find((l) => l.step === 'first-sync' && l.owned === nodes - 1);
-    await waitFor('first sync', () => !!firstSync() || child.exitCode !== null, 120_000);
+    try {
+      await waitFor('first sync', () => !!firstSync() || child.exitCode !== null, 120_000);
+    } catch (err) {
+      const tail = logLines(logFile).slice(-5).map((l) => JSON.stringify(l).slice(0, 600)).join('\n');
+      throw new Error(`${err.message}; the agent's last log lines:\n${tail}`);
+    }
     if (child.exitCode !== null) throw new Error(`the agent exited: ${stderr}`);
     const outside = performance.now() - t0;
     const sync = firstSync();

@@ -105,7 +105,7 @@ export function podCidrRefusal(text: string, b: Block, rules: PeerRules): Refusa
   if (own) return refuse('overlap', `pod subnet ${shown} overlaps this node's own ${own}`);
   for (const [list, what] of [[rules.serviceCIDRs, 'the service CIDR'], [rules.clusterDNS, 'the cluster DNS address'], [rules.onLink ?? [], "this node's subnet"], [rules.ownAddresses, "this node's address"]] as const) {
     const hit = firstTouching(b, list);
-    if (hit) return refuse('reserved', `pod subnet ${shown} covers ${what} ${hit}`);
+    if (hit) return refuse('reserved', `pod subnet ${shown} overlaps ${what} ${hit}`);
   }
   const reserved = RESERVED_BLOCKS.find((r) => overlap(b, r.block));
   if (reserved) return refuse('reserved', `pod subnet ${shown} touches ${reserved.what} addresses`);

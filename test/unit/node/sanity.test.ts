@@ -30,10 +30,10 @@ test('a pod CIDR outside the cluster CIDR gets no route (service CIDR, DNS, node
 test('without a cluster CIDR: the service CIDR, DNS, node subnet, own address, loopback, link-local, multicast and default are refused by name', () => {
   const open = { ...node, clusterCIDRs: [] };
   const cases: [string, RegExp][] = [
-    ['10.96.0.0/12', /\[reserved\]: pod subnet 10\.96\.0\.0\/12 covers the service CIDR 10\.96\.0\.0\/12/],
-    ['10.96.0.10/32', /covers the service CIDR/],
-    ['192.0.2.0/24', /covers this node's subnet 192\.0\.2\.10\/24/],
-    ['192.0.2.10/32', /covers this node's subnet/],
+    ['10.96.0.0/12', /\[reserved\]: pod subnet 10\.96\.0\.0\/12 overlaps the service CIDR 10\.96\.0\.0\/12/],
+    ['10.96.0.10/32', /overlaps the service CIDR/],
+    ['192.0.2.0/24', /overlaps this node's subnet 192\.0\.2\.10\/24/],
+    ['192.0.2.10/32', /overlaps this node's subnet/],
     ['127.0.0.0/8', /touches loopback addresses/],
     ['169.254.0.0/16', /touches link-local addresses/],
     ['224.0.0.0/4', /touches multicast addresses/],

@@ -19,6 +19,8 @@ export interface EmulatorConfig {
   schemaVersion: SchemaVersion;
   /** The host's management IP: v1 `ManagementIP`, and the ProviderAddress of Overlay networks. */
   managementIp: string;
+  /** The prefix length of the uplink's subnet (the L2 segment every node is on): host-gw next hops must be inside it. */
+  managementPrefixLength: number;
   /** The distributed router MAC the service adds to Overlay networks. */
   drMacAddress: string;
   /**
@@ -69,6 +71,7 @@ export interface EmulatorConfig {
 export const DEFAULT_CONFIG: Omit<EmulatorConfig, 'profile' | 'hnsVersion' | 'schemaVersion' | 'rebootKeepsNetworks'> = {
   // RFC 5737 documentation range: never mistaken for a real node's address.
   managementIp: '192.0.2.10',
+  managementPrefixLength: 24,
   drMacAddress: '00-15-5D-D0-00-01',
   providerAddressDelayMs: 0,
   l2BridgeProviderAddress: false,
@@ -96,6 +99,7 @@ export const KNOBS: Record<keyof EmulatorConfig, KnobKind> = {
   hnsVersion: 'version',
   schemaVersion: 'version',
   managementIp: 'string',
+  managementPrefixLength: 'number',
   drMacAddress: 'string',
   providerAddressDelayMs: 'number',
   l2BridgeProviderAddress: 'boolean',

@@ -94,8 +94,6 @@ interface IfIndexFile {
 
 /** Network types whose networks bind the host adapter through an external vSwitch. */
 const EXTERNAL_TYPES = new Set(['L2Bridge', 'L2Tunnel', 'Overlay', 'Transparent']);
-/** The adapter's prefix length: the emulator knows the management IP, not its subnet (INFERRED /24). */
-const UPLINK_PREFIX_LENGTH = 24;
 /** IF_TYPE_ETHERNET_CSMACD: the IfType bits (48-63) of an Ethernet interface's NET_LUID. */
 const IF_TYPE_ETHERNET = 6n;
 /** Windows numbers interfaces from small values; the first ones are taken by loopback and the like. */
@@ -136,7 +134,7 @@ function sources(tx: StoreTx, cfg: EmulatorConfig): Source[] {
   const uplink: Source = first
     ? { identity: `vswitch:${first.ID}`, alias: `vEthernet (${adapterName(first)})`, addresses: [], kind: 'uplink' }
     : { identity: 'adapter', alias: adapterName(undefined), addresses: [], kind: 'uplink' };
-  uplink.addresses.push({ Address: cfg.managementIp, PrefixLength: UPLINK_PREFIX_LENGTH });
+  uplink.addresses.push({ Address: cfg.managementIp, PrefixLength: cfg.managementPrefixLength });
   const out = [uplink];
   for (const nsId of tx.defaultNamespaces()) {
     for (const r of tx.get('Namespace', nsId)?.Resources ?? []) {

@@ -43,6 +43,7 @@ export function desiredPlane(dir: string, cfg: EmulatorConfig): PlaneSpec {
     node: nodeNetns(dir, cfg),
     underlay: cfg.dataplaneUnderlay,
     managementIp: cfg.managementIp,
+    managementPrefixLength: cfg.managementPrefixLength,
     networks: of('Network'),
     endpoints: of('Endpoint'),
     namespaces: of('Namespace'),

@@ -18,6 +18,7 @@ export interface PlaneInput {
   node: string;
   underlay: string;
   managementIp: string;
+  managementPrefixLength: number;
   networks: HostComputeNetwork[];
   endpoints: HostComputeEndpoint[];
   namespaces: HostComputeNamespace[];
@@ -26,8 +27,6 @@ export interface PlaneInput {
   nicName: string;
 }
 
-/** The host's uplink holds the management IP as a /24 (host.ts UPLINK_PREFIX_LENGTH). */
-const UPLINK_PREFIX = 24;
 const VXLAN_PORT = 4789;
 const UPLINK_ID = 'uplink';
 
@@ -134,7 +133,7 @@ class Builder {
       peer: { netns: this.input.underlay, id: `underlay:${node}`, name: underlayPort(node) },
       forwarding: uplink?.forwarding.v4 === true,
     });
-    this.node.addresses.push({ dev: UPLINK_ID, cidr: `${this.input.managementIp}/${UPLINK_PREFIX}` });
+    this.node.addresses.push({ dev: UPLINK_ID, cidr: `${this.input.managementIp}/${this.input.managementPrefixLength}` });
     this.node.sysctls.push(
       // Forwarding is per interface (SetIpInterfaceEntry); new interfaces start without it.
       ['net.ipv4.conf.default.forwarding', '0'],
