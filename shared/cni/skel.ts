@@ -100,16 +100,22 @@ export async function runPlugin(info: PluginInfo, io: ProcessIo = processIo()): 
   let log: Logger | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
+    // stdin is read first, so that every error object carries the request's cniVersion (the
+    // spec's error object has it); its errors are still reported after the environment's, in
+    // the reference order.
+    const input = readInput(io);
+    if (input.ok) version = errorVersion(input.doc);
     const cmd = readCmdArgs(io.env, io.platform);
-    const stdin = readStdinOrFail(io);
-    const { conf, notes } = await decodeConf(stdin, info.confSchema);
-    // Known from here on: error objects carry it (the spec's error object has cniVersion).
-    if (typeof conf.cniVersion === 'string' && isSupportedVersion(conf.cniVersion)) version = conf.cniVersion;
+    if (!input.ok) throw input.error;
+    const { stdin, doc } = input;
+    const { conf, notes } = await decodeConf(doc, info.confSchema);
     const budgetMs = io.budgetMs ?? invocationBudgetMs(conf);
     const deadline = Date.now() + budgetMs;
     const logFile = logFileOf(conf, io);
+    const fallback = defaultLogFile(io.env, io.platform);
+    // A conf's logFile gets no folders made outside the log folder (shared/log/logger.ts).
     log = new Logger(
-      { file: logFile.file, platform: io.platform, fallback: defaultLogFile(io.env, io.platform) },
+      { file: logFile.file, platform: io.platform, fallback, logFolder: (io.platform === 'win32' ? path.win32 : path.posix).dirname(fallback) },
       { plugin: info.name, pid: process.pid, command, containerId: cmd.containerId || undefined, ifName: cmd.ifName || undefined, network: conf.name },
     );
     if (logFile.ignored) log.event('log-file-ignored', { logFile: logFile.ignored, note: 'not an absolute path: it would land in the runtime\'s working directory' }, 'warning');
@@ -149,9 +155,13 @@ const INVOCATION_MARGIN_MS = 30_000;
  * "try again later" (11) and the process exits, whatever it was waiting for.
  */
 export function invocationBudgetMs(conf: Record<string, unknown>): number {
+  return (hnsTimeoutSecondsOf(conf) ?? DEFAULT_HNS_TIMEOUT_S) * 1000 + INVOCATION_MARGIN_MS;
+}
+
+/** The conf's hnsTimeoutSeconds if it is one the schema allows (0 < t <= 600), read before validation. */
+export function hnsTimeoutSecondsOf(conf: Record<string, unknown>): number | undefined {
   const t = conf.hnsTimeoutSeconds;
-  const seconds = typeof t === 'number' && t > 0 && t <= 600 ? t : DEFAULT_HNS_TIMEOUT_S;
-  return seconds * 1000 + INVOCATION_MARGIN_MS;
+  return typeof t === 'number' && t > 0 && t <= 600 ? t : undefined;
 }
 
 async function dispatch(h: PluginHandlers, req: CniRequest): Promise<string | undefined> {
@@ -176,21 +186,43 @@ async function dispatch(h: PluginHandlers, req: CniRequest): Promise<string | un
   }
 }
 
-function readStdinOrFail(io: ProcessIo): Buffer {
+/** stdin and its parse as a JSON object, or why it could not be read or parsed. */
+type Input = { ok: true; stdin: Buffer; doc: Record<string, unknown> } | { ok: false; error: CniError };
+
+/** Reads and parses stdin; never throws (the error is reported after the environment's). */
+function readInput(io: ProcessIo): Input {
+  let stdin: Buffer;
   try {
-    return io.readStdin();
+    stdin = io.readStdin();
   } catch (err) {
-    throw new CniError(ErrorCode.IoFailure, `error reading from stdin: ${(err as Error).message}`);
+    return { ok: false, error: new CniError(ErrorCode.IoFailure, `error reading from stdin: ${(err as Error).message}`) };
+  }
+  try {
+    return { ok: true, stdin, doc: parseJson(stdin) };
+  } catch (err) {
+    return { ok: false, error: asCniError(err) };
   }
 }
 
-/** stdin as a conf in the schema's spelling (Go's case-insensitive decoding), with what to warn about. */
-async function decodeConf(stdin: Buffer, schema: ConfSchemaId): Promise<{ conf: CniRequest['conf']; notes: ConfNote[] }> {
-  const raw = parseJson(stdin);
+/** The parsed stdin in the schema's spelling (Go's case-insensitive decoding), with what to warn about. */
+async function decodeConf(doc: Record<string, unknown>, schema: ConfSchemaId): Promise<{ conf: CniRequest['conf']; notes: ConfNote[] }> {
+  if (depthOf(doc) > MAX_CONF_DEPTH) throw new CniError(ErrorCode.DecodingFailure, `error unmarshalling network config: nested more than ${MAX_CONF_DEPTH} levels deep`);
   const shapes = await import('../schema/shapes.generated');
-  const { conf, notes } = canonicalize(raw, shapes.nodes, shapes.roots[schema]);
+  const { conf, notes } = canonicalize(doc, shapes.nodes, shapes.roots[schema]);
   checkNetworkName(conf.name);
   return { conf: conf as CniRequest['conf'], notes };
+}
+
+/**
+ * The version an error object for this stdin is written in: the conf's cniVersion as the decoder
+ * reads it (the exact spelling of the key first, else the first in any casing; absent, null or
+ * empty: 0.1.0, as negotiateVersion), if it is one we speak. Read before anything else can fail.
+ */
+export function errorVersion(doc: Record<string, unknown>): CniVersion | undefined {
+  const key = 'cniVersion' in doc ? 'cniVersion' : Object.keys(doc).find((k) => k.toLowerCase() === 'cniversion');
+  const v = key === undefined ? undefined : doc[key];
+  if (v === undefined || v === null || v === '') return DEFAULT_CONFIG_VERSION;
+  return typeof v === 'string' && isSupportedVersion(v) ? v : undefined;
 }
 
 /** Keys nobody reads or that are ignored: a line each on stderr (the runtime logs it) and in the log. */
@@ -231,7 +263,6 @@ function parseJson(stdin: Buffer): Record<string, unknown> {
   } catch (err) {
     throw new CniError(ErrorCode.DecodingFailure, `error unmarshalling network config: ${jsonErrorText(err)}`, stdin.length === 0 ? 'stdin was empty' : undefined);
   }
-  if (depthOf(doc) > MAX_CONF_DEPTH) throw new CniError(ErrorCode.DecodingFailure, `error unmarshalling network config: nested more than ${MAX_CONF_DEPTH} levels deep`);
   // `null` decodes to an empty config in the reference, which then lacks a name.
   if (doc === null) doc = {};
   if (typeof doc !== 'object' || Array.isArray(doc)) {

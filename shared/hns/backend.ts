@@ -10,6 +10,9 @@ export type BackendName = 'hcn' | 'emulator';
 
 export function chooseBackend(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): BackendName {
   const wanted = env.CNI_HNS_BACKEND;
+  if (wanted === 'hcn' && platform !== 'win32') {
+    throw new CniError(ErrorCode.InvalidEnvironment, `CNI_HNS_BACKEND=hcn needs Windows: the hcn backend calls the HNS service through computenetwork.dll`, `on ${platform} only the HNS emulator runs (CNI_HNS_BACKEND=emulator, or unset)`);
+  }
   if (wanted === 'hcn' || wanted === 'emulator') return wanted;
   if (wanted) throw new CniError(ErrorCode.InvalidEnvironment, `CNI_HNS_BACKEND=${wanted} is not a backend; use "hcn" or "emulator"`);
   return platform === 'win32' ? 'hcn' : 'emulator';

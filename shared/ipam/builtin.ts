@@ -23,10 +23,13 @@
 // not ours, and the orphaned marker is removed instead. host-local reads our address files as
 // taken and releases them by owner as its own; it ignores the markers (not IP names; if it
 // removes them as holding the owner too, the address is just no longer provably ours).
-// An address file that is still empty (a host-local claim killed between create and write) or
-// a temp file of ours is reclaimed by GC, and by ADD when the range is full, once older than
-// CLAIM_GRACE_MS, never sooner (a claim may be in progress). Nothing whose name is not an IP
-// address (or one of our markers or temp files for one) is ever deleted.
+// An address file that is still empty (a host-local claim killed between create and write) is
+// reclaimed by GC, and by ADD when the range is full, once older than CLAIM_GRACE_MS, never
+// sooner (a claim may be in progress). A temp file of ours (`.<address>.<writer>.<unique>.tmp`,
+// its writer named in it: shared/sys/atomic.ts tempFileName) is removed by GC and by every ADD
+// as soon as its writer is provably dead (a claim killed half-way), else once older than
+// CLAIM_GRACE_MS. Nothing whose name is not an IP address (or one of our markers or temp files
+// for one) is ever deleted.
 //
 // Modes: directories made 0700, files 0600, whatever the umask (Windows ignores modes; the state
 // folder is beside the binaries, writable by administrators only).
@@ -36,7 +39,7 @@ import path from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors';
 import type { IpConfig100, Result100, Route100 } from '../cni/result/v100';
 import { type Cidr, formatIp, type Ip, lastAddress, networkAddress, parseCidr, parseIp, contains } from '../net/ip';
-import { createFileAtomic, createPrivate, mkdirPrivate, tempFileTarget } from '../sys/atomic';
+import { createFileAtomic, createPrivate, mkdirPrivate, removeAbandonedTemps, tempFileTarget } from '../sys/atomic';
 import { withLock } from '../sys/lock';
 import type { Ipam, ValidAttachment } from './types';
 
@@ -92,6 +95,8 @@ interface Store {
   notFiles: Set<string>;
   /** Our markers by address: the marker's name and the owner key it carries. */
   markers: Map<string, { name: string; key: string }>;
+  /** Our temp files for an address (a claim in progress, or one killed half-way). */
+  temps: string[];
 }
 
 /**
@@ -141,20 +146,44 @@ function parseRange(r: RangeConf, where: string): Range {
   return { subnet, start, end, gateway: r.gateway };
 }
 
+/**
+ * A relative dataDir would land in the runtime's working directory (C:\Windows\System32 under
+ * containerd): refused.
+ */
+function checkDataDir(conf: Pick<BuiltinIpamConf, 'dataDir'>, platform: NodeJS.Platform): void {
+  if (typeof conf.dataDir !== 'string') return;
+  const absolute = platform === 'win32' ? path.win32.isAbsolute(conf.dataDir) : path.posix.isAbsolute(conf.dataDir);
+  if (!absolute) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid network configuration: ipam.dataDir ${JSON.stringify(conf.dataDir)} must be an absolute path (a relative one would land in the runtime's working directory, C:\\Windows\\System32 under containerd)`);
+  }
+}
+
+/**
+ * What the schema cannot say about a built-in IPAM section that matches it: its data directory is
+ * absolute, and its ranges can be allocated from. Part of checking the conf, before anything changes.
+ */
+export function checkBuiltinConf(conf: BuiltinIpamConf, platform: NodeJS.Platform): void {
+  checkDataDir(conf, platform);
+  parseRangeSets(conf);
+}
+
 export class BuiltinIpam implements Ipam {
   readonly kind = 'builtin';
-  private readonly sets: Range[][];
+  private parsedSets: Range[][] | undefined;
   private readonly dir: string;
 
+  /**
+   * The ranges are read when first needed: a DEL, which finds the attachment's addresses by their
+   * markers, works from the data directory alone (a conf that no longer validates: verbs.ts).
+   */
   constructor(private readonly conf: BuiltinIpamConf, private readonly ctx: BuiltinContext) {
-    if (typeof conf.dataDir === 'string') {
-      const absolute = ctx.platform === 'win32' ? path.win32.isAbsolute(conf.dataDir) : path.posix.isAbsolute(conf.dataDir);
-      if (!absolute) {
-        throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid network configuration: ipam.dataDir ${JSON.stringify(conf.dataDir)} must be an absolute path (a relative one would land in the runtime's working directory, C:\\Windows\\System32 under containerd)`);
-      }
-    }
-    this.sets = parseRangeSets(conf);
+    checkDataDir(conf, ctx.platform);
     this.dir = path.join(conf.dataDir ?? ctx.defaultDataDir, ctx.network);
+  }
+
+  private get sets(): Range[][] {
+    this.parsedSets ??= parseRangeSets(this.conf);
+    return this.parsedSets;
   }
 
   private owner(): string {
@@ -203,6 +232,12 @@ export class BuiltinIpam implements Ipam {
     return key && this.addressOf(addr) ? { addr, key } : undefined;
   }
 
+  /** A temp file of ours for an address file (see the header). */
+  private isOurTemp(name: string): boolean {
+    const target = tempFileTarget(name);
+    return target !== undefined && !!this.addressOf(target);
+  }
+
   /** Addresses the mode reserves in the set's subnets: never handed out. */
   private reservedIn(range: Range): Set<bigint> {
     const net = networkAddress(range.subnet).value;
@@ -217,15 +252,17 @@ export class BuiltinIpam implements Ipam {
 
   /** The data directory's listing: address files, entries in their way, our markers. */
   private scan(): Store {
-    const store: Store = { taken: new Set(), notFiles: new Set(), markers: new Map() };
+    const store: Store = { taken: new Set(), notFiles: new Set(), markers: new Map(), temps: [] };
     for (const e of fs.readdirSync(this.dir, { withFileTypes: true })) {
       if (this.addressOf(e.name)) {
         if (e.isFile()) store.taken.add(e.name);
         else store.notFiles.add(e.name);
         continue;
       }
-      const m = e.isFile() ? this.parseMarker(e.name) : undefined;
+      if (!e.isFile()) continue;
+      const m = this.parseMarker(e.name);
       if (m) store.markers.set(m.addr, { name: e.name, key: m.key });
+      else if (this.isOurTemp(e.name)) store.temps.push(e.name);
     }
     return store;
   }
@@ -248,6 +285,8 @@ export class BuiltinIpam implements Ipam {
   add(): Promise<Result100> {
     return this.locked(() => {
       const store = this.scan();
+      // A claim killed half-way left its temp file: the next claim clears it.
+      removeAbandonedTemps(this.dir, store.temps, { platform: this.ctx.platform });
       if (this.mine(store).length > 0) {
         throw new CniError(ErrorCode.AttachmentExists, `${this.ctx.containerId}/${this.ctx.ifName} already has an address on network ${this.ctx.network}`, 'duplicate allocation is not allowed');
       }
@@ -333,7 +372,9 @@ export class BuiltinIpam implements Ipam {
   }
 
   /** This attachment's addresses: ours (by marker), and any host-local made for it (the same store). */
-  del(): Promise<void> {
+  async del(): Promise<void> {
+    // No store, nothing held: and a DEL makes none.
+    if (!fs.existsSync(this.dir)) return;
     return this.locked(() => {
       const store = this.scan();
       for (const addr of this.mine(store)) this.release(addr, store.markers.get(addr)!.name);
@@ -390,8 +431,8 @@ export class BuiltinIpam implements Ipam {
   /**
    * Removes what is provably ours and unused (see the header): with `keep` (owner keys), our
    * addresses whose marker's key is not in it, and markers whose address is gone or not theirs;
-   * always, ownerless address files and our temp files older than CLAIM_GRACE_MS. Returns how
-   * many addresses were freed.
+   * always, ownerless address files older than CLAIM_GRACE_MS, and our temp files whose writer
+   * is dead or that are older than that. Returns how many addresses were freed.
    */
   private sweep(keep: Set<string> | undefined): number {
     const now = Date.now();
@@ -426,12 +467,7 @@ export class BuiltinIpam implements Ipam {
       // Markers left without their address (or over another allocator's file): nothing of ours there.
       for (const [addr, m] of store.markers) if (!store.taken.has(addr) || !this.markedOurs(addr, m.name)) fs.rmSync(at(m.name), { force: true });
     }
-    for (const name of fs.readdirSync(this.dir)) {
-      const tempOf = tempFileTarget(name);
-      if (tempOf === undefined || !this.addressOf(tempOf)) continue;
-      const st = stat(name);
-      if (st?.isFile() && now - Number(st.mtimeMs) > CLAIM_GRACE_MS) fs.rmSync(at(name), { force: true });
-    }
+    removeAbandonedTemps(this.dir, store.temps, { olderThanMs: CLAIM_GRACE_MS, platform: this.ctx.platform });
     return freed;
   }
 

@@ -4,12 +4,16 @@
 // hold the pods' gateway in host-local's own store, the way node scripts reserve kube-proxy's
 // source VIP: a file named by the address, whose owner no DEL or GC ever matches. The file is
 // created atomically and never empty (temp file, flushed, then linked to the address's name:
-// shared/sys/atomic.ts createFileAtomic), 0600, in a directory made 0700 if we make it.
+// shared/sys/atomic.ts createFileAtomic), 0600, in a directory made 0700 if we make it. A hold
+// killed half-way leaves our temp file (`.<address>.<writer>.<unique>.tmp`, named after its
+// writer): the next hold we write in that folder, and GC, remove those whose writer is dead.
+// host-local itself never makes such names, and nothing else of its folder is touched.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IpamConf } from '../config/types';
-import { createFileAtomic, mkdirPrivate } from '../sys/atomic';
+import { parseIp } from '../net/ip';
+import { createFileAtomic, mkdirPrivate, removeAbandonedTemps, tempFileTarget } from '../sys/atomic';
 
 /**
  * A key of host-local's conf as host-local reads it: host-local is Go, so `Subnet` is `subnet`.
@@ -44,19 +48,47 @@ export function hostLocalSubnets(ipam: IpamConf): string[] {
 
 export const GATEWAY_OWNER = 'reserved: pod gateway (bridge endpoint)';
 
+function holdDir(ipam: IpamConf, network: string, platform: NodeJS.Platform): string {
+  return path.join(dataDir(ipam, platform), network);
+}
+
+/** The file name of an address in host-local's store (`:` is `_` on Windows). */
+function holdName(address: string, platform: NodeJS.Platform): string {
+  return platform === 'win32' ? address.replace(/:/g, '_') : address;
+}
+
+/**
+ * Removes our temp files of gateway holds in host-local's folder of the network whose writer is
+ * dead (see the header). Never fails: a folder that cannot be read has nothing of ours to clear.
+ */
+export function removeAbandonedHolds(ipam: IpamConf, network: string, platform: NodeJS.Platform): string[] {
+  const dir = holdDir(ipam, network, platform);
+  try {
+    const ours = fs.readdirSync(dir).filter((n) => {
+      const target = tempFileTarget(n);
+      return target !== undefined && !!parseIp(platform === 'win32' ? target.replace(/_/g, ':') : target);
+    });
+    return ours.length ? removeAbandonedTemps(dir, ours, { platform }) : [];
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Creates the reservation files that are missing. Returns the addresses newly reserved. Never
  * fails the ADD: if the store cannot be written, host-local decides alone as before.
  */
 export function reserveInHostLocal(ipam: IpamConf, network: string, addresses: string[], platform: NodeJS.Platform): string[] {
-  const dir = path.join(dataDir(ipam, platform), network);
+  const dir = holdDir(ipam, network, platform);
+  const missing = addresses.filter((a) => !fs.existsSync(path.join(dir, holdName(a, platform))));
+  if (missing.length === 0) return [];
+  // A hold killed half-way is cleared by the next one made here.
+  removeAbandonedHolds(ipam, network, platform);
   const made: string[] = [];
-  for (const address of addresses) {
-    const file = path.join(dir, platform === 'win32' ? address.replace(/:/g, '_') : address);
-    if (fs.existsSync(file)) continue;
+  for (const address of missing) {
     try {
       mkdirPrivate(dir);
-      if (createFileAtomic(file, GATEWAY_OWNER)) made.push(address);
+      if (createFileAtomic(path.join(dir, holdName(address, platform)), GATEWAY_OWNER)) made.push(address);
     } catch {
       /* taken meanwhile by host-local itself, or not writable: the gateway check after IPAM catches it */
     }

@@ -9,8 +9,13 @@
 //   - an existing file is appended to only if it is recognisably ours: a regular file (never a
 //     symlink: O_NOFOLLOW on POSIX, lstat first on Windows, which has no O_NOFOLLOW), owned by
 //     our user (POSIX), whose first line is one of our JSON lines ({"time":"<ISO>",...,"step":..});
+//   - a folder is made for it only inside the documented log folder (LogOptions.logFolder: the
+//     default log file's); elsewhere the file is created only in a folder that already exists,
+//     so a conf cannot make a tree of folders anywhere;
 //   - anything else is refused with a warning on stderr, and lines go to the default log file
 //     (same rules; if that is refused too, nothing is logged). A refusal never fails the verb.
+// A writer killed while creating a file leaves its temp file: making a new file, and GC
+// (clearAbandonedTemps), remove those whose writer is gone.
 // Rotation renames only files that are ours, and never renames over (or moves) a rotated slot
 // `<file>.<n>` holding something that is not one of our logs.
 // Directories made for the log are 0700 and the file 0600 whatever the umask. Windows ignores
@@ -19,7 +24,7 @@
 import fs from 'node:fs';
 import { monotonicMs } from '../sys/clock';
 import path from 'node:path';
-import { createPrivate, mkdirPrivate, tempFileName } from '../sys/atomic';
+import { createPrivate, mkdirPrivate, removeAbandonedTemps, tempFileName, tempFileTarget } from '../sys/atomic';
 import { defaultLogFile } from '../sys/paths';
 
 export interface LogOptions {
@@ -33,6 +38,12 @@ export interface LogOptions {
   fallback?: string;
   /** Told why a file is refused; default: stderr. */
   warn?: (message: string) => void;
+  /**
+   * The documented log folder: folders are made for a log file only inside it, and a file
+   * elsewhere goes only in a folder that exists (else it is refused). Undefined: folders are made
+   * wherever the file is (a path from the operator's own configuration, not a conf's).
+   */
+  logFolder?: string;
 }
 
 export type LogFields = Record<string, unknown>;
@@ -60,7 +71,7 @@ export class Logger {
   /** A write failed: lines are dropped until then (epoch ms), then the file is opened again. */
   private failedUntil = 0;
   private readonly started = monotonicMs();
-  private readonly opts: Required<Omit<LogOptions, 'fallback'>> & { fallback?: string };
+  private readonly opts: Required<Omit<LogOptions, 'fallback' | 'logFolder'>> & Pick<LogOptions, 'fallback' | 'logFolder'>;
 
   /** `opts` null: a logger that drops everything (VERSION, unit tests). */
   constructor(opts: LogOptions | null, private readonly base: LogFields = {}) {
@@ -107,6 +118,16 @@ export class Logger {
   finish(outcome: 'ok' | 'error', fields: LogFields = {}): void {
     this.write({ step: 'done', ms: round(monotonicMs() - this.started), outcome, ...fields });
     this.close();
+  }
+
+  /**
+   * Removes what a writer killed while creating the log file left beside it: its temporary file
+   * (createWith), `.<log name>.<writer>.<unique>.tmp`, once that writer is gone. Nothing else. GC
+   * calls it; making a new log file does it too.
+   */
+  clearAbandonedTemps(): void {
+    if (this.off) return;
+    for (const file of new Set([this.opts.file, this.opts.fallback ?? defaultLogFile(process.env, this.opts.platform)])) clearCreationTemps(file, this.opts.platform);
   }
 
   close(): void {
@@ -161,8 +182,21 @@ export class Logger {
     }
   }
 
+  /** Makes `file`'s folder where it may (LogOptions.logFolder); Refused where it is missing and may not be made. */
+  private folderFor(file: string): void {
+    const dir = path.dirname(file);
+    const folder = this.opts.logFolder;
+    if (folder === undefined || within(folder, dir, this.opts.platform)) {
+      mkdirPrivate(dir);
+      return;
+    }
+    const st = fs.statSync(dir, { throwIfNoEntry: false });
+    if (!st) throw new Refused(`its folder ${dir} does not exist, and folders are made only under the log folder ${folder}`);
+    if (!st.isDirectory()) throw new Refused(`${dir} is not a folder`);
+  }
+
   private openOwned(file: string, line: string): { fd: number; wrote: boolean; size: number } {
-    mkdirPrivate(path.dirname(file));
+    this.folderFor(file);
     // A few rounds: another process may create, rotate or remove the file between two steps.
     let rotated = false;
     for (let round = 0; round < 4; round++) {
@@ -171,6 +205,7 @@ export class Logger {
         const fd = createWith(file, line);
         if (fd === undefined) continue; // created by another process meanwhile
         restrictToAdministrators(file, this.opts.platform);
+        clearCreationTemps(file, this.opts.platform);
         return { fd, wrote: true, size: Buffer.byteLength(line) };
       }
       if (existing.size < this.opts.maxBytes || rotated) return { fd: existing.fd, wrote: false, size: existing.size };
@@ -313,6 +348,26 @@ function createWith(file: string, line: string): number | undefined {
   }
   fs.rmSync(tmp, { force: true });
   return fd;
+}
+
+/** Whether `dir` is `folder` or inside it (Windows: case-insensitively). */
+function within(folder: string, dir: string, platform: NodeJS.Platform): boolean {
+  const p = platform === 'win32' ? path.win32 : path.posix;
+  const norm = (x: string) => (platform === 'win32' ? p.resolve(x).toLowerCase() : p.resolve(x));
+  const rel = p.relative(norm(folder), norm(dir));
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${p.sep}`) && !p.isAbsolute(rel));
+}
+
+/** clearAbandonedTemps for one log file; never fails. */
+function clearCreationTemps(file: string, platform: NodeJS.Platform): void {
+  const dir = path.dirname(file);
+  const name = path.basename(file);
+  try {
+    const ours = fs.readdirSync(dir).filter((n) => tempFileTarget(n) === name);
+    if (ours.length) removeAbandonedTemps(dir, ours, { platform });
+  } catch {
+    /* nothing to clear, or nothing we may clear */
+  }
 }
 
 /**

@@ -4,12 +4,12 @@
 import { CniError, ErrorCode } from '../cni/errors';
 import { parseResult } from '../cni/result/convert';
 import type { Result100 } from '../cni/result/v100';
-import type { CniRequest } from '../cni/skel';
+import { type CniRequest, hnsTimeoutSecondsOf } from '../cni/skel';
 import { writeStderr } from '../cni/stdio';
 import { checkConf } from '../config/load';
 import type { NetConf } from '../config/types';
-import { openIpam, type Ipam, type ValidAttachment } from '../ipam/index';
-import { hostLocalSubnets, reserveInHostLocal } from '../ipam/hostlocal';
+import { checkIpamConf, ipamForRelease, openIpam, type Ipam, type ValidAttachment } from '../ipam/index';
+import { hostLocalSubnets, removeAbandonedHolds, reserveInHostLocal } from '../ipam/hostlocal';
 import { type Cidr, contains, formatCidr, parseCidr } from '../net/ip';
 import { errorText } from '../log/logger';
 import {
@@ -28,7 +28,11 @@ import path from 'node:path';
 
 /** The conf, checked against the mode's schema; nothing has changed yet when this throws. */
 function loadConf<C extends NetConf>(req: CniRequest, mode: Mode<C>): C {
-  const conf = req.log.stepSync('check-conf', () => checkConf<C>(req.conf, mode.validate, mode.plugin));
+  const conf = req.log.stepSync('check-conf', () => {
+    const checked = checkConf<C>(req.conf, mode.validate, mode.plugin);
+    checkIpamConf(checked, req.platform);
+    return checked;
+  });
   const skipped = rawEndpointPolicies(conf).skipped;
   if (skipped.length) warn(req, 'policies-skipped', `policies not applied to pod endpoints (a network policy belongs to the network, which the node setup creates): ${skipped.join(', ')}`);
   return conf;
@@ -45,7 +49,21 @@ function podRef(req: CniRequest, conf: NetConf): PodRef {
 }
 
 function ipamFor<C extends NetConf>(req: CniRequest, conf: C, mode: Mode<C>, net?: HostComputeNetwork): Ipam | undefined {
-  return openIpam(req, conf, { defaultDataDir: path.join(stateDir(req.env, req.platform), 'ipam'), modeReserved: mode.reservedGateways(conf, net) });
+  return openIpam(req, conf, { defaultDataDir: defaultIpamDir(req), modeReserved: mode.reservedGateways(conf, net) });
+}
+
+/** The IPAM for releasing the attachment's address (DEL): it allocates nothing, so no gateway is reserved. */
+function releasingIpam(req: CniRequest, conf: NetConf): Ipam | undefined {
+  return openIpam(req, conf, { defaultDataDir: defaultIpamDir(req), modeReserved: [] });
+}
+
+function defaultIpamDir(req: CniRequest): string {
+  return path.join(stateDir(req.env, req.platform), 'ipam');
+}
+
+/** The bridged modes hold the pods' gateway in host-local's store (shared/ipam/hostlocal.ts). */
+function holdsGatewayInHostLocal<C extends NetConf>(conf: C, mode: Mode<C>): boolean {
+  return conf.ipam?.type === 'host-local' && mode.bridged;
 }
 
 async function withContext<T>(req: CniRequest, conf: NetConf, fn: (ctx: InvocationContext) => Promise<T>): Promise<T> {
@@ -71,7 +89,7 @@ export async function addAttachment<C extends NetConf>(req: CniRequest, mode: Mo
     // Before the IPAM: a second ADD must fail without its rollback freeing the first one's address.
     await req.log.step('check-existing', () => assertNotAttached(ctx, ref));
     const ipam = ipamFor(req, conf, mode, net);
-    if (conf.ipam?.type === 'host-local' && mode.bridged) reserveGateways(req, conf, mode, net);
+    if (holdsGatewayInHostLocal(conf, mode)) reserveGateways(req, conf, mode, net);
     const allocated = ipam ? await req.log.step('ipam-add', () => ipam.add(), (r) => ({ ipam: ipam.kind, ips: r.ips?.map((i) => i.address) })) : undefined;
     try {
       const plan = await req.log.step('plan-endpoint', () => planEndpoint({
@@ -144,7 +162,7 @@ export async function deleteAttachment<C extends NetConf>(req: CniRequest, mode:
       failures.push(asCni(err));
     }
     try {
-      const ipam = ipamFor(req, conf, mode);
+      const ipam = releasingIpam(req, conf);
       if (ipam) await req.log.step('ipam-del', () => ipam.del(), { ipam: ipam.kind });
     } catch (err) {
       failures.push(asCni(err));
@@ -154,14 +172,33 @@ export async function deleteAttachment<C extends NetConf>(req: CniRequest, mode:
   if (failures.length > 1) throw new CniError(failures[0]!.code, failures.map((f) => f.message).join('; '));
 }
 
-/** The conf for DEL: checked if it can be, else as given (its name identifies the pod's endpoint). */
+/**
+ * The conf for DEL: checked if it can be; else only what identifies the pod's attachment and
+ * where its address is (identityConf), never the unchecked rest.
+ */
 function confForDel<C extends NetConf>(req: CniRequest, mode: Mode<C>): C {
   try {
     return loadConf(req, mode);
   } catch (err) {
-    warn(req, 'del-conf-invalid', `the network configuration does not validate (${errorText(err)}); deleting the pod's endpoint and address by its identity anyway`);
-    return req.conf as unknown as C;
+    const { conf, note } = identityConf(req, mode.plugin);
+    warn(req, 'del-conf-invalid', `the network configuration does not validate (${errorText(err)}); deleting the pod's endpoint and address by its identity anyway${note ? ` (${note})` : ''}`);
+    return conf as C;
   }
+}
+
+/**
+ * What DEL reads of a conf that does not validate: the network name (checked by the skeleton),
+ * an HNS timeout that is one, and the IPAM to release the address with (shared/ipam/index.ts
+ * ipamForRelease). Nothing else the conf says is used for a DEL.
+ */
+function identityConf(req: CniRequest, plugin: string): { conf: NetConf; note?: string } {
+  const raw = req.conf;
+  const conf: NetConf = { cniVersion: req.version, name: raw.name, type: plugin };
+  const timeout = hnsTimeoutSecondsOf(raw);
+  if (timeout !== undefined) conf.hnsTimeoutSeconds = timeout;
+  const { ipam, note } = ipamForRelease(raw.ipam, req.platform);
+  if (ipam) conf.ipam = ipam;
+  return note ? { conf, note } : { conf };
 }
 
 /** DEL cleans up by identity, so a malformed prevResult is only worth a warning (spec J06). */
@@ -255,6 +292,12 @@ export async function collectStale<C extends NetConf>(req: CniRequest, mode: Mod
         failures.push(asCni(err));
       }
     }
+    // Temporary files of ours that a killed writer left (they hold no address): never a failure.
+    if (holdsGatewayInHostLocal(conf, mode)) {
+      const cleared = removeAbandonedHolds(conf.ipam!, conf.name, req.platform);
+      if (cleared.length) req.log.event('gc-temporaries', { removed: cleared, where: 'host-local store' });
+    }
+    req.log.clearAbandonedTemps();
   });
   if (failures.length) throw new CniError(failures[0]!.code, failures.map((f) => f.message).join('; '));
 }

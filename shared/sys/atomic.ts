@@ -8,8 +8,9 @@
 // folder only administrators write (shared/sys/paths.ts), and no ACL is changed on the hot path.
 
 import fs from 'node:fs';
-import { uniqueSuffix } from './clock';
+import { uniqueId } from './clock';
 import path from 'node:path';
+import { processGone, selfStart } from './process';
 
 /** Codes Windows gives while another process has the file open or a delete is pending. */
 const WINDOWS_TRANSIENT = new Set(['EPERM', 'EACCES', 'EBUSY']);
@@ -98,15 +99,71 @@ function openExclusive(file: string): number {
   }
 }
 
-/** The temporary file beside `file`: `.<name>.<pid>.<8 hex>.tmp`. */
+/**
+ * Who writes a temporary file, as part of its name: `<pid>`, and on Linux `-<start ticks>-<first 8
+ * characters of the boot id>` (shared/sys/process.ts), so a sweeper can tell a dead writer's file
+ * from one being written even when the pid has been reused. A file killed before it has content
+ * says it in its name.
+ */
+function writerTag(): string {
+  const start = selfStart();
+  if (!start) return String(process.pid);
+  const [boot, ticks] = start.split(':');
+  return `${process.pid}-${ticks}-${boot!.slice(0, 8)}`;
+}
+
+/** The temporary file beside `file`: `.<name>.<writer>.<unique>.tmp` (writerTag). */
 export function tempFileName(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${uniqueSuffix()}.tmp`);
+  return path.join(path.dirname(file), `.${path.basename(file)}.${writerTag()}.${uniqueId()}.tmp`);
+}
+
+export interface TempFile {
+  /** The name the temporary file was made for. */
+  target: string;
+  pid: number;
+  /** `<boot id prefix>:<start ticks>`, when the name carries it. */
+  start?: string;
+}
+
+/** What a temporary file's name says (tempFileName), or undefined if `name` is not one. */
+export function parseTempFileName(name: string): TempFile | undefined {
+  // Names of earlier versions carry the pid alone.
+  const m = /^\.(.+)\.(\d+)(?:-(\d+)-([0-9a-f]{8}))?\.[0-9a-z]+\.tmp$/.exec(name);
+  if (!m) return undefined;
+  return m[3] ? { target: m[1]!, pid: Number(m[2]), start: `${m[4]}:${m[3]}` } : { target: m[1]!, pid: Number(m[2]) };
 }
 
 /** The target name of a temporary file made by tempFileName, or undefined if `name` is not one. */
 export function tempFileTarget(name: string): string | undefined {
-  // uniqueSuffix(): `<pid>.<base-36 counter and random part>`.
-  return /^\.(.+)\.\d+\.[0-9a-z]+\.tmp$/.exec(name)?.[1];
+  return parseTempFileName(name)?.target;
+}
+
+/**
+ * Whether the process that made the temporary file `name` is certainly gone: no process has its
+ * pid, or (Linux) the one that has it started at another time or in another boot.
+ */
+export function tempWriterGone(name: string, platform: NodeJS.Platform = process.platform): boolean {
+  const t = parseTempFileName(name);
+  return !!t && processGone(t.pid, t.start, platform);
+}
+
+/**
+ * Removes those of the temporary files `names` in `dir` (tempFileName's: the caller picks which
+ * names are its own) whose writer is provably gone, and with `olderThanMs` those last changed
+ * longer ago than that, whoever wrote them. Returns the names removed.
+ */
+export function removeAbandonedTemps(dir: string, names: string[], opts: { olderThanMs?: number; platform?: NodeJS.Platform } = {}): string[] {
+  const now = Date.now();
+  const removed: string[] = [];
+  for (const name of names) {
+    const file = path.join(dir, name);
+    const mtimeMs = opts.olderThanMs === undefined ? undefined : fs.lstatSync(file, { throwIfNoEntry: false })?.mtimeMs;
+    const old = mtimeMs !== undefined && now - mtimeMs > opts.olderThanMs!;
+    if (!old && !tempWriterGone(name, opts.platform)) continue;
+    fs.rmSync(file, { force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 function writeAllSync(fd: number, data: string | Uint8Array): void {

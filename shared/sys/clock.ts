@@ -9,13 +9,17 @@ export function monotonicMs(): number {
 
 let counter = 0;
 
+/** A part of a name no other of this process has: `<counter><random>` in base 36. */
+export function uniqueId(): string {
+  counter += 1;
+  return `${counter.toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+}
+
 /**
- * A suffix no other file of this process or of a concurrent one has: `<pid>.<counter><random>`,
- * the second part in base 36 (shared/sys/atomic.ts tempFileTarget recognises it). Enough for
- * temporary names and lock tokens, which are created with O_EXCL and compared for identity;
- * nothing here is a secret.
+ * A suffix no other file of this process or of a concurrent one has: `<pid>.<uniqueId>`. Enough
+ * for lock tokens, which are created with O_EXCL and compared for identity; nothing here is a
+ * secret. (Temporary files name their writer more fully: shared/sys/atomic.ts tempFileName.)
  */
 export function uniqueSuffix(): string {
-  counter += 1;
-  return `${process.pid}.${counter.toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+  return `${process.pid}.${uniqueId()}`;
 }

@@ -10,7 +10,8 @@
 //   - Linux: the lock records `start`, the holder's boot id and process start time (field 22 of
 //     /proc/<pid>/stat, in clock ticks since boot; both read once per process). A waiter reads
 //     /proc/<pid>/stat of the recorded pid: gone, or started at another time (or boot), means
-//     the pid was reused and the holder is dead.
+//     the pid was reused and the holder is dead (shared/sys/process.ts, which temporary files
+//     use too).
 //   - Windows: no cheap start time without a child process (wmic/PowerShell: hundreds of ms) or
 //     loading the FFI (OpenProcess + GetProcessTimes through koffi). Instead the holder creates
 //     the file with libuv's UV_FS_O_EXLOCK (share mode 0) and KEEPS IT OPEN until release: while
@@ -39,6 +40,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors';
 import { createPrivate, mkdirPrivate, sleepSync } from './atomic';
+import { processGone, selfStart } from './process';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 /** Past this age a lock is broken even if its holder's pid is alive (the pid may have been reused). */
@@ -187,40 +189,6 @@ function look(file: string): Seen | undefined {
   }
 }
 
-/** EPERM means the process exists but belongs to someone else; only ESRCH proves it is gone. */
-export function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errCode(err) !== 'ESRCH';
-  }
-}
-
-let bootId: string | undefined;
-
-/** `<boot id>:<start time in clock ticks>` of a Linux process, or undefined if unknown. */
-export function processStart(pid: number): string | undefined {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    bootId ??= fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-  // `pid (comm) state ppid ...`: comm may hold spaces and parentheses, so count after the last ')'.
-  const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  return ticks && /^\d+$/.test(ticks) ? `${bootId}:${ticks}` : undefined;
-}
-
-let ownStart: string | null | undefined;
-
-function selfStart(): string | undefined {
-  if (ownStart === undefined) ownStart = (process.platform === 'linux' ? processStart(process.pid) : undefined) ?? null;
-  return ownStart ?? undefined;
-}
-
 /**
  * Whether the holder named in a lock file that could be read is certainly dead (see the header).
  * Exported for the tests, which pass the platform whose rule they check.
@@ -228,13 +196,8 @@ function selfStart(): string | undefined {
 export function holderGone(owner: LockOwner, platform: NodeJS.Platform = process.platform): boolean {
   // Readable content of a lock created unshared: the holder's handle is closed.
   if (platform === 'win32' && owner.handle === true) return true;
-  if (!pidAlive(owner.pid)) return true;
-  if (platform === 'linux' && owner.start !== undefined) {
-    const now = processStart(owner.pid);
-    // Unknown (unreadable /proc): "alive" stands; staleMs still applies.
-    if (now !== undefined && now !== owner.start) return true;
-  }
-  return false;
+  // Unknown start (unreadable /proc): "alive" stands; staleMs still applies.
+  return processGone(owner.pid, owner.start, platform);
 }
 
 function isStale(seen: Seen, staleMs: number, now = Date.now()): boolean {

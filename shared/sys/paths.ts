@@ -1,6 +1,7 @@
 // Where the suite keeps files on each OS, with the environment overrides operators and tests use.
 
 import path from 'node:path';
+import { CniError, ErrorCode } from '../cni/errors';
 
 export const PRODUCT_DIR_NAME = 'cni-plugins';
 
@@ -27,7 +28,20 @@ export function stateDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): str
   return path.posix.join('/var/lib', PRODUCT_DIR_NAME);
 }
 
-/** The HNS emulator's state: CNI_HNS_EMULATOR_DIR, else a folder under the state dir. */
+/**
+ * The HNS emulator's state: CNI_HNS_EMULATOR_DIR, else a folder under the state dir. Set but empty
+ * or relative, it is refused (code 4), never read as the default or as a folder of the caller's
+ * working directory: a node has one HNS, and an emulator started on a fresh store beside the one
+ * the node's tools use would be a second one nobody looks at. Every reader (plugins, hnsctl, the
+ * agent) comes here.
+ */
 export function emulatorDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): string {
-  return env.CNI_HNS_EMULATOR_DIR || path.join(stateDir(env, platform), 'hns-emulator');
+  const given = env.CNI_HNS_EMULATOR_DIR;
+  if (given === undefined) return path.join(stateDir(env, platform), 'hns-emulator');
+  const absolute = platform === 'win32' ? path.win32.isAbsolute(given) : path.posix.isAbsolute(given);
+  if (!absolute) {
+    throw new CniError(ErrorCode.InvalidEnvironment, `CNI_HNS_EMULATOR_DIR=${JSON.stringify(given)} is ${given === '' ? 'empty' : 'not an absolute path'}`,
+      'it names the folder of the HNS emulator\'s state: set it to the folder the node\'s emulator uses, or unset it for the default (<state folder>/hns-emulator)');
+  }
+  return given;
 }

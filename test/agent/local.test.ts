@@ -261,6 +261,17 @@ test('configuration errors name the key and change nothing', () => {
   assert.match(version.stdout, /^cni-agent \d/);
 });
 
+test('an empty or relative CNI_HNS_EMULATOR_DIR is refused, naming it: no second, fresh HNS store under the state folder', () => {
+  const n = node('emulator-dir');
+  for (const value of ['', 'hns']) {
+    const r = spawnSync(AGENT, ['--config', n.config({}), '--once'], { env: { ...n.env, CNI_HNS_EMULATOR_DIR: value }, cwd: n.dir, encoding: 'utf8', timeout: 30_000 });
+    assert.is(r.status, 1, `${JSON.stringify(value)}: ${r.stderr}`);
+    assert.match(r.stderr, /CNI_HNS_EMULATOR_DIR=".*" is (empty|not an absolute path)/);
+  }
+  assert.not.ok(fs.existsSync(path.join(n.dir, 'cni-state', 'hns-emulator')), 'no store under the state folder');
+  assert.not.ok(fs.existsSync(n.hns), 'nor in the working directory');
+});
+
 test('--service off Windows says so', () => {
   const n = node('service');
   const r = spawnSync(AGENT, ['--config', n.config({}), '--service'], { env: n.env, encoding: 'utf8', timeout: 30_000 });

@@ -21,6 +21,8 @@ export interface FuzzRequest {
   args: string | undefined;
   /** 'good': our plugins and Debian's; or a literal CNI_PATH. */
   cniPath: 'good' | { text: string };
+  /** Variables of the node's environment set otherwise (the HNS backend, the emulator's folder). */
+  nodeEnv?: Record<string, string>;
   /** The conf as a value (stdin is its JSON), or raw stdin text. */
   stdin: { conf: Record<string, unknown>; ipam: IpamChoice } | { raw: string };
 }
@@ -126,6 +128,57 @@ const runtimeConfig = fc.record({
   ips: fc.option(fc.array(fc.constantFrom('10.244.3.90/24', '10.244.3.91', 'fd00::5', 'x'), { maxLength: 2 })),
 }).map(({ key, pm, mappings, dns, ips }) => ({ [key]: { [pm]: mappings, ...(dns ? { dns } : {}), ...(ips ? { ips } : {}) } }));
 
+// --- values of the wrong shape, anywhere in the conf -------------------------------------------
+
+/** A value of another JSON type than the key wants: an object or a list for a string, null or a scalar for a list, ... */
+export const wrongShape: fc.Arbitrary<unknown> = fc.constantFrom<unknown>({}, { ip: '10.244.3.9' }, [], ['10.244.3.0/24'], [[]], [null], null, 0, -1, 5.5, true, false, '', 'x', '10.244.3.0/24');
+
+/**
+ * Where a wrong shape goes: the keys every layer reads (the IPAM section and its ranges, policies,
+ * runtimeConfig, the per-mode keys, prevResult down to an interface's sandbox). Missing parents
+ * are made on the way (`[0]`: a list of one).
+ */
+export const SHAPE_PATHS = [
+  'ipam', 'ipam.type', 'ipam.subnet', 'ipam.rangeStart', 'ipam.rangeEnd', 'ipam.gateway', 'ipam.dataDir', 'ipam.reserved', 'ipam.reserved[0]',
+  'ipam.ranges', 'ipam.ranges[0]', 'ipam.ranges[0][0]', 'ipam.ranges[0][0].subnet', 'ipam.ranges[0][0].rangeStart', 'ipam.routes', 'ipam.routes[0]', 'ipam.routes[0].dst', 'ipam.routes[0].gw',
+  'type', 'policies', 'policies[0]', 'policies[0].value', 'policies[0].value.Settings', 'policies[0].value.Settings.Exceptions',
+  'runtimeConfig', 'runtimeConfig.portMappings', 'runtimeConfig.portMappings[0]', 'runtimeConfig.portMappings[0].hostPort', 'runtimeConfig.dns', 'runtimeConfig.dns.servers', 'runtimeConfig.ips',
+  'capabilities', 'args', 'args.cni', 'dns', 'dns.nameservers', 'clusterCIDR', 'serviceCIDR', 'nodeIP', 'nodeSubnet', 'noSnatCIDRs', 'gateway', 'mtu', 'hnsTimeoutSeconds', 'logFile',
+  'optionalFlags', 'optionalFlags.loopbackDSR', 'additionalRoutes', 'additionalRoutes[0]', 'peers', 'peers[0]', 'peers[0].podCIDR', 'routedCIDRs', 'endpointMacPrefix', 'providerAddress', 'hostPorts',
+  'prevResult', 'prevResult.cniVersion', 'prevResult.interfaces', 'prevResult.interfaces[0]', 'prevResult.interfaces[0].sandbox', 'prevResult.interfaces[0].name', 'prevResult.ips', 'prevResult.ips[0]', 'prevResult.ips[0].address', 'prevResult.ips[0].interface', 'prevResult.routes', 'prevResult.dns',
+  'cni.dev/valid-attachments', 'cni.dev/valid-attachments[0]', 'cni.dev/valid-attachments[0].containerID',
+];
+
+function pathParts(p: string): (string | number)[] {
+  return [...p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]!));
+}
+
+/** `conf` with `value` at `path` (a copy; parents that are missing or not containers are made). */
+export function withValueAt(conf: Record<string, unknown>, path: string, value: unknown): Record<string, unknown> {
+  const out = structuredClone(conf);
+  const parts = pathParts(path);
+  let cur: Record<string | number, unknown> = out;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const k = parts[i]!;
+    const wantList = typeof parts[i + 1] === 'number';
+    const next = cur[k];
+    if (next === null || typeof next !== 'object' || Array.isArray(next) !== wantList) cur[k] = wantList ? [] : {};
+    cur = cur[k] as Record<string | number, unknown>;
+  }
+  cur[parts[parts.length - 1]!] = value;
+  return out;
+}
+
+const shapeMutations = fc.array(fc.tuple(fc.constantFrom(...SHAPE_PATHS), wrongShape), { minLength: 1, maxLength: 2 });
+
+/** The node's environment set otherwise: an HNS backend this OS lacks, an emulator folder that is empty or relative. */
+const nodeEnv = fc.constantFrom<Record<string, string>>(
+  { CNI_HNS_BACKEND: 'hcn' }, { CNI_HNS_BACKEND: '' }, { CNI_HNS_BACKEND: 'HCN' }, { CNI_HNS_EMULATOR_DIR: '' }, { CNI_HNS_EMULATOR_DIR: 'hns' }, { CNI_HNS_EMULATOR_DIR: './relative' },
+);
+
+/** logFile values: in a folder that does not exist (never made), inside the log folder (made there), or relative. */
+export const LOG_FILES = ['NODEDIR/made/by/plugin/x.log', 'NODEDIR/log/conf.log', 'NODEDIR/log/deeper/x.log', 'made/relative.log'];
+
 // --- the conf -------------------------------------------------------------------------------
 
 const ipamChoice = fc.constantFrom<IpamChoice>('builtin', 'builtin', 'builtin-ranges', 'host-local', 'host-local', 'none', 'garbage');
@@ -138,9 +191,12 @@ const knownKeys = fc.dictionary(
 );
 const garbageKeys = fc.dictionary(garbageText, anyJson, { maxKeys: 3 });
 
+const GOOD_PREV = { cniVersion: '1.0.0', interfaces: [{ name: 'eth0', sandbox: 'LIVE0' }], ips: [{ address: '10.244.3.3/24', gateway: '10.244.3.2', interface: 0 }] };
 const prevResult = fc.oneof(
-  fc.constant({ cniVersion: '1.0.0', interfaces: [{ name: 'eth0', sandbox: 'LIVE0' }], ips: [{ address: '10.244.3.3/24', gateway: '10.244.3.2', interface: 0 }] }),
+  fc.constant(GOOD_PREV),
   fc.constant({ cniVersion: '0.2.0', ip4: { ip: '10.244.3.3/24' } }),
+  // Damaged: a sandbox, a list or an address of the wrong shape.
+  fc.tuple(fc.constantFrom('interfaces[0].sandbox', 'interfaces[0]', 'interfaces', 'ips', 'ips[0]', 'ips[0].address', 'ips[0].interface', 'routes', 'dns', 'cniVersion'), wrongShape).map(([p, v]) => withValueAt(GOOD_PREV, p, v)),
   anyJson,
 );
 
@@ -183,11 +239,13 @@ const conf = fc.record({
   prevResult: fc.option(prevResult, { freq: 3 }),
   validAttachments: fc.option(validAttachments, { freq: 2 }),
   hnsTimeoutSeconds: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(2, 3, 5) }, { weight: 1, arbitrary: fc.constantFrom(0, -1, 0.001, 601, '5' as unknown as number, null as unknown as number) }),
+  logFile: fc.option(fc.constantFrom(...LOG_FILES), { freq: 12 }),
+  shapes: fc.option(shapeMutations, { freq: 6 }),
 });
 
 const confArb = conf.map((c): { plugin: PluginName; ipam: IpamChoice; conf: Record<string, unknown> } => {
   const net = NETWORKS[c.plugin];
-  const out: Record<string, unknown> = { cniVersion: c.version, name: net.name, type: c.plugin, ...net.extra, hnsTimeoutSeconds: c.hnsTimeoutSeconds };
+  let out: Record<string, unknown> = { cniVersion: c.version, name: net.name, type: c.plugin, ...net.extra, hnsTimeoutSeconds: c.hnsTimeoutSeconds };
   const ipam = ipamOf(c.ipam, c.plugin, 'DATADIR');
   if (ipam) out.ipam = c.ipamGarbage ? { ...ipam, ...c.ipamGarbage } : ipam;
   if (c.wrongName !== null) out.name = c.wrongName;
@@ -198,6 +256,8 @@ const confArb = conf.map((c): { plugin: PluginName; ipam: IpamChoice; conf: Reco
   if (c.runtimeConfig) Object.assign(out, c.runtimeConfig);
   if (c.prevResult !== null) out.prevResult = c.prevResult;
   if (c.validAttachments !== null) out['cni.dev/valid-attachments'] = c.validAttachments;
+  if (c.logFile !== null) out.logFile = c.logFile;
+  for (const [p, v] of c.shapes ?? []) out = withValueAt(out, p, v);
   if (c.recaseTop) {
     for (const k of Object.keys(out)) {
       if (k === 'cniVersion' || k === 'name' || k === 'type') continue;
@@ -226,6 +286,7 @@ const wildRequest = fc.record({
   ifName: fc.option(ifName, { freq: 12, nil: undefined }),
   args: fc.option(cniArgs, { freq: 12, nil: undefined }),
   cniPath: fc.oneof({ weight: 12, arbitrary: fc.constant('good' as const) }, { weight: 1, arbitrary: fc.constantFrom('', '/nonexistent', '/usr/lib/cni', ':::').map((text) => ({ text })) }),
+  nodeEnv: fc.option(nodeEnv, { freq: 20, nil: undefined }),
 });
 
 /** Policies a conf may well carry: valid shapes in the spellings published confs use. */
@@ -246,9 +307,9 @@ const goodRuntimeConfig = fc.record({
 }, { requiredKeys: [] }).map((rc) => ({ runtimeConfig: rc }));
 
 /** A request a runtime could send, with only some parts odd: most of these get past validation. */
-const saneRequest = fc.record({
+const saneRequestOf = (commands: string[]) => fc.record({
   plugin: PLUGINS_ARB,
-  command: fc.constantFrom('ADD', 'ADD', 'ADD', 'DEL', 'CHECK', 'GC', 'STATUS'),
+  command: fc.constantFrom(...commands),
   version: fc.constantFrom(...VERSIONS),
   ipam: fc.constantFrom<IpamChoice>('builtin', 'builtin-ranges', 'host-local', 'none'),
   containerId: fc.oneof(hex(64), fc.constantFrom(STANDING_POD, 'fuzz-a', 'a'.repeat(255)), fc.tuple(fc.constantFrom(...'abcdef0123456789'), fc.string({ unit: idChars, minLength: 100, maxLength: 254 })).map(([a, b]) => a + b)),
@@ -287,9 +348,22 @@ const saneRequest = fc.record({
     stdin: { conf, ipam: r.ipam },
   };
 });
+const saneRequest = saneRequestOf(['ADD', 'ADD', 'ADD', 'DEL', 'CHECK', 'GC', 'STATUS']);
+
+/**
+ * A request a runtime could send but for one or two keys of the wrong shape (wrongShape at
+ * SHAPE_PATHS), DEL most of all: DEL must get through any of them to the pod's cleanup.
+ */
+const shapedRequest = fc.tuple(saneRequestOf(['DEL', 'DEL', 'DEL', 'ADD', 'CHECK', 'GC', 'STATUS']), shapeMutations).map(([r, shapes]): FuzzRequest => {
+  if ('raw' in r.stdin) return r;
+  let conf = r.stdin.conf;
+  for (const [p, v] of shapes) conf = withValueAt(conf, p, v);
+  return { ...r, stdin: { conf, ipam: r.stdin.ipam } };
+});
 
 export const requestArb: fc.Arbitrary<FuzzRequest> = fc.oneof(
   { weight: 2, arbitrary: saneRequest },
+  { weight: 1, arbitrary: shapedRequest },
   {
     weight: 3,
     arbitrary: wildRequest.map((r): FuzzRequest => ({
@@ -300,6 +374,7 @@ export const requestArb: fc.Arbitrary<FuzzRequest> = fc.oneof(
       ifName: r.ifName,
       args: r.args,
       cniPath: r.cniPath,
+      ...(r.nodeEnv ? { nodeEnv: r.nodeEnv } : {}),
       stdin: 'raw' in r.conf ? { raw: r.conf.raw } : { conf: r.conf.conf, ipam: r.conf.ipam },
     })),
   },

@@ -1,22 +1,28 @@
 // Fuzzing the built executables with generated requests (fuzz-gen.ts, fast-check): confs with
-// random, garbage, mis-typed and mis-cased keys, policies of every shape, runtimeConfig with Go
-// and lower-case names, odd CNI_* values (IDs up to and past the limits, unicode, bad GUIDs,
-// missing variables, every verb and version, garbage commands), raw garbage on stdin.
+// random, garbage, mis-typed and mis-cased keys, values of the wrong shape anywhere (an object or
+// a list for a string, null or a scalar for a list: fuzz-gen.ts SHAPE_PATHS, on requests that are
+// otherwise sane, DEL most of all), damaged prevResults, policies of every shape, runtimeConfig
+// with Go and lower-case names, odd CNI_* values (IDs up to and past the limits, unicode, bad
+// GUIDs, missing variables, every verb and version, garbage commands), an HNS backend or emulator
+// folder the node cannot have, logFile paths in folders that do not exist, raw garbage on stdin.
 //
 // Properties, for every request:
 //   1. a non-zero exit prints exactly one CNI error object on stdout (the whole of stdout is one
 //      JSON object) with a numeric code and a message, and the code is typed: never 999, since
 //      every request here is malformed in some way or fine; a successful ADD prints one result;
-//   2. nothing hangs: a request still running after 90 s is killed and fails the suite (the
+//   2. the error object carries the request's cniVersion whenever stdin is a JSON object whose
+//      cniVersion is one the plugins speak (absent, null or empty: 0.1.0), whatever failed;
+//   3. nothing hangs: a request still running after 90 s is killed and fails the suite (the
 //      confs ask for short HNS timeouts, hnsTimeoutSeconds 2-5, so the invocation deadline is
 //      well below that);
-//   3. a failed request changes no state: the HNS emulator's objects, and every file of the
+//   4. a failed request changes no state: the HNS emulator's objects, and every file of the
 //      plugin state directory, the IPAM stores and the working directory, are as before. (The
 //      built-in IPAM's last_reserved_ip cursor is the one file left out: like host-local's it
 //      may advance past an address handed out and then released by a failed ADD's rollback.)
 //      DEL and GC try every step and report what failed, so a failed one may have removed what
 //      it was asked to remove (endpoints, their namespace attachments, records, claims); it must
-//      not create or change anything.
+//      not create or change anything. And no request, failed or not, makes a folder its conf's
+//      logFile names outside the log folder.
 // And for the pass as a whole: enough requests got through validation to the verbs' work (ADD,
 // DEL, GC and STATUS that succeeded, CHECKs that reached the check): floors as shares of the
 // requests (FLOORS), so properties that hold because everything died at parsing fail.
@@ -39,7 +45,7 @@ import fc from 'fast-check';
 import { emulatorAdmin } from '../../shared/hns/backends/emulator/admin';
 import { plugin } from '../helpers/node';
 import { describe, FaultNode, NETWORKS, pool, type RunResult, run } from './lib';
-import { type FuzzRequest, type NetnsRef, requestArb, STANDING_POD } from './fuzz-gen';
+import { type FuzzRequest, type NetnsRef, requestArb, STANDING_POD, VERSIONS } from './fuzz-gen';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -92,8 +98,32 @@ function netnsText(n: FaultNode, ref: NetnsRef): string {
 
 function stdinOf(n: FaultNode, r: FuzzRequest): string {
   if ('raw' in r.stdin) return r.stdin.raw;
-  return JSON.stringify(r.stdin.conf).split('"DATADIR"').join(JSON.stringify(n.hostLocalDir)).split('"LIVE0"').join(JSON.stringify(n.namespaces[0]));
+  return JSON.stringify(r.stdin.conf).split('"DATADIR"').join(JSON.stringify(n.hostLocalDir)).split('"LIVE0"').join(JSON.stringify(n.namespaces[0])).split('NODEDIR').join(n.dir);
 }
+
+/**
+ * The cniVersion an error object for this stdin must carry, or undefined if none is required:
+ * the top-level cniVersion (its exact spelling, else the first in any casing) when it is a
+ * version the plugins speak; absent, null or empty means 0.1.0.
+ */
+function expectedErrorVersion(stdin: string): string | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(stdin);
+  } catch {
+    return undefined;
+  }
+  if (doc === null) return '0.1.0';
+  if (typeof doc !== 'object' || Array.isArray(doc)) return undefined;
+  const o = doc as Record<string, unknown>;
+  const key = 'cniVersion' in o ? 'cniVersion' : Object.keys(o).find((k) => k.toLowerCase() === 'cniversion');
+  const v = key === undefined ? undefined : o[key];
+  if (v === undefined || v === null || v === '') return '0.1.0';
+  return typeof v === 'string' && VERSIONS.includes(v) ? v : undefined;
+}
+
+/** The folder fuzz-gen.ts LOG_FILES names outside the log folder: no plugin may make it. */
+const MADE_BY_LOG_FILE = 'made';
 
 function envOf(n: FaultNode, r: FuzzRequest): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...n.node.env, CNI_COMMAND: r.command };
@@ -102,6 +132,7 @@ function envOf(n: FaultNode, r: FuzzRequest): NodeJS.ProcessEnv {
   if (r.ifName !== undefined) env.CNI_IFNAME = r.ifName;
   if (r.args !== undefined) env.CNI_ARGS = r.args;
   env.CNI_PATH = r.cniPath === 'good' ? `${n.node.binDir}:/usr/lib/cni` : r.cniPath.text;
+  Object.assign(env, r.nodeEnv);
   // The environment cannot carry NUL: such a value is what a runtime could never send.
   for (const [k, v] of Object.entries(env)) if (v?.includes('\u0000')) env[k] = v.replace(/\u0000/g, '');
   return env;
@@ -177,6 +208,8 @@ interface Outcome {
   verb: string;
   code: number | null;
   typed: string[];
+  /** Error objects without the request's cniVersion. */
+  versionless: string[];
   hang: string[];
   state: string[];
   /** The error's code and message, for the summary (FUZZ_VERBOSE=1). */
@@ -195,7 +228,12 @@ function show(index: number, n: FaultNode, req: FuzzRequest, r: RunResult): stri
 async function check(index: number, n: FaultNode, req: FuzzRequest, base: Fingerprint): Promise<Outcome> {
   n.restore('base');
   const r = await run(plugin(req.plugin), envOf(n, req), stdinOf(n, req), { timeoutMs: DEADLINE_MS, cwd: n.dir });
-  const o: Outcome = { index, verb: req.command, code: r.code, typed: [], hang: [], state: [] };
+  const o: Outcome = { index, verb: req.command, code: r.code, typed: [], versionless: [], hang: [], state: [] };
+  const madeDir = path.join(n.dir, MADE_BY_LOG_FILE);
+  if (fs.existsSync(madeDir)) {
+    o.state.push(`made the folder ${madeDir} its conf's logFile names: ${show(index, n, req, r)}`);
+    fs.rmSync(madeDir, { recursive: true, force: true });
+  }
   if (r.timedOut) {
     o.hang.push(`still running after ${DEADLINE_MS / 1000} s: ${show(index, n, req, r)}`);
     return o;
@@ -214,6 +252,10 @@ async function check(index: number, n: FaultNode, req: FuzzRequest, base: Finger
     else if (!e || typeof e !== 'object' || Array.isArray(e)) o.typed.push(`stdout is not one JSON object: ${show(index, n, req, r)}`);
     else if (typeof e.code !== 'number' || typeof e.msg !== 'string') o.typed.push(`the error object has no numeric code and message: ${show(index, n, req, r)}`);
     else if (e.code === 999) o.typed.push(`untyped error 999: ${show(index, n, req, r)}`);
+    const version = expectedErrorVersion(stdinOf(n, req));
+    if (e && typeof e === 'object' && version !== undefined && (e as { cniVersion?: unknown }).cniVersion !== version) {
+      o.versionless.push(`the error object carries cniVersion ${JSON.stringify((e as { cniVersion?: unknown }).cniVersion)}, not the request's ${version}: ${show(index, n, req, r)}`);
+    }
     // DEL and GC try every step and report what failed: one may fail after another removed
     // something. They may only ever take away; everything else must not change at all.
     const cleanup = req.command === 'DEL' || req.command === 'GC';
@@ -327,6 +369,11 @@ test(`generated requests: enough of them get through to each verb's work (${FLOO
   const by = counts(p);
   const short = FLOORS.filter(([k, f]) => (by.get(k) ?? 0) < Math.ceil(f * p.outcomes.length)).map(([k, f]) => `${k} ${by.get(k) ?? 0} < ${Math.ceil(f * p.outcomes.length)}`);
   assert.equal(short, [], `too few requests exercised (${summary(p)}): ${short.join(', ')}`);
+});
+
+test('generated requests: every error object carries the request\'s cniVersion once stdin has one the plugins speak', async () => {
+  const bad = (await runPass()).outcomes.flatMap((o) => o.versionless);
+  assert.equal(bad, [], `${bad.length} request(s):\n    ${bad.slice(0, 20).join('\n    ')}`);
 });
 
 test('generated requests: none hangs past its deadline', async () => {

@@ -12,9 +12,10 @@
 //
 // Then, at every point: a normal DEL of the pod, then a GC (cniVersion 1.1.0,
 // "cni.dev/valid-attachments": []) must both succeed and leave no endpoint of the pod in HNS, no
-// address held by it (built-in claims, host-local files naming the container) and no record of
-// it; the next ADD of the same pod (same container ID, another namespace) must succeed, and its
-// DEL leave nothing again.
+// address held by it (built-in claims, host-local files naming the container), no record of it
+// and no temporary file anywhere on the node (a claim, gateway hold or log file killed half-way
+// leaves one: GC removes those whose writer is dead); the next ADD of the same pod (same
+// container ID, another namespace) must succeed, and its DEL leave nothing again.
 //
 // Kill points are counted against a fresh node (the first ADD makes the state directories, so it
 // has the most steps): each point starts from a byte-for-byte copy of the node as it was after its
@@ -82,6 +83,8 @@ async function checkPoint(n: FaultNode, verb: 'ADD' | 'DEL', p: KillPoint, refer
   if (eps.length) problems.push(`after DEL and GC the pod still has endpoint(s) ${eps.join(', ')}`);
   if (held.length) problems.push(`after DEL and GC the pod still holds address(es) ${held.join(', ')}`);
   if (n.recordExists(CONTAINER)) problems.push('after DEL and GC the pod\'s attachment record is still there');
+  const temps = n.temporaries();
+  if (temps.length) problems.push(`after DEL and GC temporary file(s) are left: ${temps.join(', ')}`);
   const again = await n.verb('ADD', CONTAINER, ns[1]);
   step('ADD of the same pod in a new namespace', again);
   const del2 = await n.verb('DEL', CONTAINER, ns[1]);

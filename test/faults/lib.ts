@@ -187,6 +187,21 @@ export class FaultNode {
     return fs.existsSync(path.join(this.node.stateDir, 'attachments', this.network, `${containerId}.json`));
   }
 
+  /** Temporary files (`*.tmp`) anywhere on the node but the saved copies: a writer's leftovers. */
+  temporaries(): string[] {
+    const out: string[] = [];
+    const walk = (rel: string) => {
+      for (const e of fs.readdirSync(path.join(this.node.dir, rel), { withFileTypes: true })) {
+        const r = rel ? `${rel}/${e.name}` : e.name;
+        if (!rel && (e.name === 'saved' || e.name === 'bin')) continue;
+        if (e.isDirectory()) walk(r);
+        else if (e.name.endsWith('.tmp')) out.push(r);
+      }
+    };
+    walk('');
+    return out.sort();
+  }
+
   logTail(lines = 12): string {
     try {
       return fs.readFileSync(this.node.logFile, 'utf8').trim().split('\n').slice(-lines).join('\n');

@@ -84,7 +84,7 @@ export function signatureOf(syscall: string, args: string, hide: string[]): stri
   let a = args;
   for (const h of hide) a = a.split(h).join('~');
   a = a
-    .replace(/\.\d+\.[0-9a-z]+\.tmp\b/g, '.TMP')
+    .replace(/\.\d+(?:-\d+-[0-9a-f]{8})?\.[0-9a-z]+\.tmp\b/g, '.TMP')
     .replace(/[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}/g, 'GUID')
     .replace(/\b\d{12}\./g, 'SEQ.')
     .replace(/(pipe|socket|anon_inode):\[?[^>\]]*\]?/g, '$1');

@@ -87,7 +87,7 @@ test('GC and STATUS take no container variables: junk in them is not validated',
   }
 });
 
-test('invalid container IDs are code 4, checked before stdin is read', async () => {
+test('invalid container IDs are code 4, reported before anything about stdin', async () => {
   for (const id of ['-abc', '_abc', '.abc', 'ab/c', 'ab c', 'ab%c', 'ab\\c', '%%']) {
     const r = await runSkel(envFor('ADD', { CNI_CONTAINERID: id }), 'garbage');
     assertError(r, 4, 'CNI_CONTAINERID');
@@ -242,6 +242,29 @@ test('error objects carry the conf\'s cniVersion once it is read; an untyped err
   assertError(r, 999, 'boom');
   assert.is(r.json.cniVersion, '0.4.0');
   assert.not.match(r.stderr, 'at ');
+});
+
+test('every error object carries the request\'s cniVersion once stdin is parsed, whatever fails; none without a version we speak', async () => {
+  const cases: [NodeJS.ProcessEnv, string, number][] = [
+    [envFor('ADD', { CNI_CONTAINERID: 'ab/c' }), conf('1.0.0'), 4],
+    [envFor('ADD', { CNI_NETNS: '' }), conf('0.4.0'), 4],
+    [envFor('ADD'), JSON.stringify({ cniVersion: '1.1.0', name: { a: 1 } }), 6],
+    [envFor('ADD'), JSON.stringify({ cniVersion: '0.3.1', name: 'my net' }), 7],
+    [envFor('ADD'), JSON.stringify({ CNIVersion: '1.0.0' }), 7],
+    [envFor('FROB'), conf('1.1.0'), 4],
+    [envFor('CHECK'), conf('0.3.0'), 1],
+    [envFor('ADD'), JSON.stringify({ cniVersion: '1.0.0', name: 'n', deep: JSON.parse('['.repeat(70) + ']'.repeat(70)) }), 6],
+  ];
+  for (const [env, stdin, code] of cases) {
+    const r = await runSkel(env, stdin);
+    assertError(r, code);
+    assert.is(r.json.cniVersion, (JSON.parse(stdin) as { cniVersion?: string; CNIVersion?: string }).cniVersion ?? (JSON.parse(stdin) as { CNIVersion?: string }).CNIVersion, stdin);
+  }
+  // No cniVersion: the default, 0.1.0, as for the verbs.
+  assert.is((await runSkel(envFor('ADD'), '{"name":""}')).json.cniVersion, '0.1.0');
+  // Not JSON, or a version we do not speak: nothing to carry.
+  assert.is((await runSkel(envFor('ADD'), '{"cniVersion":"1.0.0",')).json.cniVersion, undefined);
+  assert.is((await runSkel(envFor('ADD'), conf('2.0.0'))).json.cniVersion, undefined);
 });
 
 test.run();

@@ -6,7 +6,9 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { BuiltinIpam, type BuiltinIpamConf } from '../../../shared/ipam/builtin';
+import { tempFileName } from '../../../shared/sys/atomic';
 import { CniError } from '../../../shared/cni/errors';
 import { cniError } from '../../helpers/cni-error';
 
@@ -246,7 +248,8 @@ test('ownerless claims and our temp files are reclaimed after the grace period o
     const oldTmp = path.join(d, '.10.1.2.6.4242.0badc0de.tmp');
     fs.writeFileSync(oldTmp, 'ctr-x\r\neth0');
     fs.utimesSync(oldTmp, old, old);
-    const youngTmp = path.join(d, '.10.1.2.5.4242.00c0ffee.tmp');
+    // Written by a live process (this one): a claim that may be in progress.
+    const youngTmp = tempFileName(path.join(d, '10.1.2.5'));
     fs.writeFileSync(youngTmp, 'ctr-y\r\neth0');
     const foreignOld = path.join(d, '.keep-me.tmp');
     fs.writeFileSync(foreignOld, '');
@@ -266,6 +269,57 @@ test('ownerless claims and our temp files are reclaimed after the grace period o
     await ipam(dir, conf).gc([0, 1, 2].map((i) => ({ containerId: `ctr-${i}`, ifName: 'eth0' })));
     assert.not.ok(fs.existsSync(path.join(d, '10.1.2.6')));
     assert.equal(ipFiles(dir), ['10.1.2.3', '10.1.2.4', '10.1.2.5']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A pid that certainly belongs to no process any more. */
+function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', '0']).pid!;
+}
+
+test('a claim\'s temp file whose writer is dead goes at once, at the next claim and at GC; a live writer\'s stays; a reused pid is told apart', async () => {
+  const dir = scratch();
+  try {
+    const conf = { subnet: '10.1.2.0/24' };
+    await ipam(dir, conf, 'ctr-0').add();
+    const d = path.join(dir, 'cbr0');
+    const live = tempFileName(path.join(d, '10.1.2.9'));
+    fs.writeFileSync(live, 'ctr-live\r\neth0');
+    // Killed before it wrote anything, and killed after: empty and full.
+    const dead = path.join(d, `.10.1.2.8.${deadPid()}.k1ll3d.tmp`);
+    fs.writeFileSync(dead, '');
+    // Our parent is alive, but it did not start at tick 1 of a boot whose id begins with deadbeef.
+    const reused = path.join(d, `.10.1.2.7.${process.ppid}-1-deadbeef.r3us3d.tmp`);
+    fs.writeFileSync(reused, 'ctr-r\r\neth0');
+    const foreign = path.join(d, `.not-an-address.${deadPid()}.abc.tmp`);
+    fs.writeFileSync(foreign, '');
+    await ipam(dir, conf, 'ctr-1').add();
+    assert.not.ok(fs.existsSync(dead), 'a dead writer\'s temp file is cleared by the next claim');
+    assert.not.ok(fs.existsSync(reused), 'a pid reused since the temp file was written does not keep it');
+    assert.ok(fs.existsSync(live), 'a live writer\'s temp file stays');
+    assert.ok(fs.existsSync(foreign), 'a name that is not a temp file of ours for an address is never touched');
+    fs.writeFileSync(dead, 'ctr-x\r\neth0');
+    await ipam(dir, conf).gc([{ containerId: 'ctr-0', ifName: 'eth0' }, { containerId: 'ctr-1', ifName: 'eth0' }]);
+    assert.not.ok(fs.existsSync(dead), 'GC clears a dead writer\'s temp file at once');
+    assert.ok(fs.existsSync(live));
+    assert.equal(ipFiles(dir), ['10.1.2.3', '10.1.2.4']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('DEL finds the attachment\'s claims by their markers alone: no ranges needed, and no store made where there is none', async () => {
+  const dir = scratch();
+  try {
+    await ipam(dir, { subnet: '10.1.2.0/24' }, 'ctr-a').add();
+    // The conf as a DEL of a conf that no longer validates keeps it: the data directory only.
+    await new BuiltinIpam({ type: 'builtin', dataDir: dir }, { network: 'cbr0', containerId: 'ctr-a', ifName: 'eth0', defaultDataDir: dir, platform: 'linux', modeReserved: [], requested: [] }).del();
+    assert.equal(ipFiles(dir), []);
+    const none = path.join(dir, 'elsewhere');
+    await new BuiltinIpam({ type: 'builtin', dataDir: none }, { network: 'cbr0', containerId: 'ctr-a', ifName: 'eth0', defaultDataDir: dir, platform: 'linux', modeReserved: [], requested: [] }).del();
+    assert.not.ok(fs.existsSync(none), 'a DEL makes no store');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

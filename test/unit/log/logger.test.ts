@@ -6,7 +6,9 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Logger } from '../../../shared/log/logger';
+import { tempFileName } from '../../../shared/sys/atomic';
 
 function scratch(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'log-test-'));
@@ -191,6 +193,60 @@ test('modes do not depend on the umask: the log file 0600, directories made for 
     assert.is(fs.statSync(path.join(dir, 'a')).mode & 0o777, 0o700);
   } finally {
     process.umask(old);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a logFile in a folder that does not exist is refused (the folder is never made) unless it is under the log folder', async () => {
+  const dir = scratch();
+  try {
+    const logFolder = path.join(dir, 'logs');
+    const fallback = path.join(logFolder, 'cni.log');
+    const warnings: string[] = [];
+    const named = path.join(dir, 'victims', 'made', 'by', 'plugin', 'x.log');
+    const log = new Logger({ file: named, fallback, logFolder, warn: (m) => warnings.push(m) }, { plugin: 'p' });
+    log.event('a');
+    log.close();
+    assert.not.ok(fs.existsSync(path.join(dir, 'victims')), 'no folder made for the conf\'s logFile');
+    assert.is(JSON.parse(fs.readFileSync(fallback, 'utf8')).step, 'a', 'the line went to the default log (whose folder is made)');
+    assert.is(warnings.length, 1);
+    assert.match(warnings[0]!, 'does not exist');
+    // In a folder that exists: the file is made. Under the log folder: its folders are made too.
+    for (const file of [path.join(dir, 'here.log'), path.join(logFolder, 'deeper', 'still', 'y.log')]) {
+      const ok = new Logger({ file, fallback, logFolder, warn: (m) => warnings.push(m) }, { plugin: 'p' });
+      ok.event('b');
+      ok.close();
+      assert.is(JSON.parse(fs.readFileSync(file, 'utf8')).step, 'b', file);
+    }
+    assert.is(warnings.length, 1);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a writer killed while making the log file leaves its temp file: the next file made there and clearAbandonedTemps remove it once the writer is dead', () => {
+  const dir = scratch();
+  try {
+    const file = path.join(dir, 'cni.log');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const killed = path.join(dir, `.cni.log.${dead}.k1ll3d.tmp`);
+    const live = tempFileName(file);
+    const other = path.join(dir, `.other.log.${dead}.k1ll3d.tmp`);
+    for (const f of [killed, live, other]) fs.writeFileSync(f, '');
+    const log = new Logger({ file, fallback: file }, { plugin: 'p' });
+    log.event('a');
+    log.close();
+    assert.not.ok(fs.existsSync(killed), 'making the file cleared it');
+    assert.ok(fs.existsSync(live) && fs.existsSync(other), 'a live writer\'s, and another file\'s, stay');
+    // Killed after the link: the file exists, so nothing is made; GC clears it.
+    fs.writeFileSync(killed, '');
+    log.event('b');
+    log.close();
+    assert.ok(fs.existsSync(killed));
+    log.clearAbandonedTemps();
+    assert.not.ok(fs.existsSync(killed));
+    assert.equal(fs.readdirSync(dir).sort(), [path.basename(other), path.basename(live), 'cni.log'].sort());
+  } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
