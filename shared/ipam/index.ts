@@ -1,6 +1,7 @@
 // The pod's IPAM: the built-in allocator when the conf asks for it, else the plugin named by
 // ipam.type on CNI_PATH (host-local on most nodes), else none (HNS assigns the address).
 
+import { CniError, ErrorCode } from '../cni/errors';
 import type { CniRequest } from '../cni/skel';
 import type { NetConf } from '../config/types';
 import { BuiltinIpam, type BuiltinIpamConf, checkBuiltinConf } from './builtin';
@@ -40,6 +41,16 @@ function asStrings(v: unknown): string[] {
 /** What the schema cannot check of the conf's IPAM section (shared/ipam/builtin.ts checkBuiltinConf). */
 export function checkIpamConf(conf: NetConf, platform: NodeJS.Platform): void {
   if (conf.ipam?.type === 'builtin') checkBuiltinConf(conf.ipam as unknown as BuiltinIpamConf, platform);
+  const dataDir = (conf.ipam as { dataDir?: unknown } | undefined)?.dataDir;
+  if (conf.ipam?.type === 'host-local' && typeof dataDir === 'string' && !isAbsoluteOn(platform, dataDir)) {
+    // host-local makes its store where it is told, and so does the gateway hold beside it
+    // (hostlocal.ts): a relative folder is one in the runtime's working directory.
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid network configuration: ipam.dataDir ${short(dataDir)} must be an absolute path (host-local would make its store in the runtime's working directory, C:\\Windows\\System32 under containerd)`);
+  }
+}
+
+function isAbsoluteOn(platform: NodeJS.Platform, p: string): boolean {
+  return platform === 'win32' ? path.win32.isAbsolute(p) : path.posix.isAbsolute(p);
 }
 
 /** An IPAM plugin's name as the conf schema allows it: no path separators. */
@@ -66,10 +77,13 @@ export function ipamForRelease(raw: unknown, platform: NodeJS.Platform): { ipam?
   const { type, dataDir } = raw as { type?: unknown; dataDir?: unknown };
   if (type === undefined) return {};
   if (type !== 'builtin') {
+    if (type === 'host-local' && typeof dataDir === 'string' && !isAbsoluteOn(platform, dataDir)) {
+      return { note: `ipam.dataDir ${short(dataDir)} is not an absolute path: host-local is not called (an ADD with it is refused, so it holds nothing of this pod there)` };
+    }
     if (typeof type === 'string' && PLUGIN_NAME.test(type)) return { ipam: { type } };
     return { ipam: byIdentity, note: `ipam.type ${short(type)} names no IPAM plugin: the pod's address is looked for in the built-in allocator's default store only` };
   }
-  const absolute = typeof dataDir === 'string' && (platform === 'win32' ? path.win32.isAbsolute(dataDir) : path.posix.isAbsolute(dataDir));
+  const absolute = typeof dataDir === 'string' && isAbsoluteOn(platform, dataDir);
   if (absolute) return { ipam: { type, dataDir } };
   return dataDir === undefined ? { ipam: byIdentity } : { ipam: byIdentity, note: `ipam.dataDir ${short(dataDir)} is not an absolute path: the pod's address is looked for in the default store` };
 }

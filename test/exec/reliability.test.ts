@@ -8,7 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cniEnv, exampleNode, newNamespace, plugin, type PluginName, runExe, type ScratchNode } from '../helpers/node';
+import { spawnSync } from 'node:child_process';
+import { cniEnv, DEBIAN_CNI_DIR, exampleNode, newNamespace, plugin, type PluginName, runExe, type ScratchNode } from '../helpers/node';
 
 const NETWORK: Record<PluginName, string> = { 'win-l2bridge': 'cbr0', 'win-overlay': 'vxlan0', 'host-gateway': 'cbr0', 'l3-upstream': 'l3net' };
 const SUBNET = '10.244.3.0/24';
@@ -85,6 +86,26 @@ for (const [p, cases] of [['win-overlay', BAD_IPAM], ['win-l2bridge', BAD_IPAM.s
     }
   });
 }
+
+test('host-local with a relative ipam.dataDir: ADD is refused (7) and DEL succeeds, and neither makes a folder in the runtime\'s working directory', () => {
+  const node = exampleNode('win-l2bridge', 'cni-rel-');
+  try {
+    const netns = newNamespace(node);
+    const cwd = fs.mkdtempSync(path.join(node.dir, 'cwd-'));
+    const c = JSON.stringify(conf('win-l2bridge', { ipam: { type: 'host-local', subnet: SUBNET, dataDir: 'x' } }));
+    const run = (command: string) => {
+      const r = spawnSync(plugin('win-l2bridge'), [], { cwd, input: c, encoding: 'utf8', env: cniEnv(node, { command, containerId: 'rel-hl', netns, path: `${node.binDir}:${DEBIAN_CNI_DIR}` }) });
+      return { code: r.status, json: JSON.parse(r.stdout || 'null') as { code?: number; msg?: string } | null, stdout: r.stdout };
+    };
+    const add = run('ADD');
+    assert.is(add.json?.code, 7, add.stdout);
+    assert.match(add.json!.msg!, 'ipam.dataDir "x" must be an absolute path');
+    assert.is(run('DEL').code, 0);
+    assert.equal(fs.readdirSync(cwd), [], 'nothing made in the working directory');
+  } finally {
+    node.cleanup();
+  }
+});
 
 test('CNI_HNS_BACKEND=hcn off Windows is code 4 saying the hcn backend needs Windows, for every verb and for hnsctl', () => {
   const node = exampleNode('win-l2bridge', 'cni-rel-');
