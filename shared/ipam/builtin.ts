@@ -282,12 +282,14 @@ export class BuiltinIpam implements Ipam {
     return new CniError(ErrorCode.IoFailure, `built-in IPAM: ${path.join(this.dir, name)} is not a regular file (a directory?) and blocks that address; remove it`);
   }
 
-  add(): Promise<Result100> {
+  add(opts: { reuse?: boolean } = {}): Promise<Result100> {
     return this.locked(() => {
       const store = this.scan();
       // A claim killed half-way left its temp file: the next claim clears it.
       removeAbandonedTemps(this.dir, store.temps, { platform: this.ctx.platform });
-      if (this.mine(store).length > 0) {
+      const held = this.mine(store);
+      if (opts.reuse && held.length > 0) return this.resultOf(held);
+      if (held.length > 0) {
         throw new CniError(ErrorCode.AttachmentExists, `${this.ctx.containerId}/${this.ctx.ifName} already has an address on network ${this.ctx.network}`, 'duplicate allocation is not allowed');
       }
       try {
@@ -298,6 +300,25 @@ export class BuiltinIpam implements Ipam {
         return this.allocate(this.scan());
       }
     });
+  }
+
+  /** The result for addresses already claimed: each set's address with its range's prefix and gateway. */
+  private resultOf(held: string[]): Result100 {
+    const ips = held.map((n) => this.addressOf(n)).filter((ip): ip is Ip => !!ip);
+    const out: IpConfig100[] = [];
+    for (const set of this.sets) {
+      const ip = ips.find((a) => set.some((r) => contains(r.subnet, a)));
+      const range = ip && set.find((r) => contains(r.subnet, ip));
+      if (!ip || !range) {
+        // Not one address per family (a conf that gained a range): start the claim over.
+        for (const n of held) this.release(n);
+        return this.allocate(this.scan());
+      }
+      out.push(range.gateway ? { address: `${formatIp(ip)}/${range.subnet.prefix}`, gateway: range.gateway } : { address: `${formatIp(ip)}/${range.subnet.prefix}` });
+    }
+    const result: Result100 = { cniVersion: '1.1.0', ips: out };
+    if (this.conf.routes?.length) result.routes = this.conf.routes.map((r) => ({ ...r }));
+    return result;
   }
 
   private allocate(store: Store): Result100 {

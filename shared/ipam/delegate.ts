@@ -122,7 +122,10 @@ export class DelegatedIpam implements Ipam {
     return r.stdout;
   }
 
-  async add(): Promise<Result100> {
+  async add(opts: { reuse?: boolean } = {}): Promise<Result100> {
+    // A delegate refuses a second ADD for a claim it holds (host-local: "duplicate allocation"),
+    // so a claim left by an attachment HNS dropped is released first; the address may change.
+    if (opts.reuse) await this.run('DEL');
     const out = await this.run('ADD');
     try {
       return this.parseAdd(out);

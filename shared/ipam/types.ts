@@ -10,8 +10,11 @@ export interface ValidAttachment {
 export interface Ipam {
   /** For logs: the plugin's type, or "builtin". */
   readonly kind: string;
-  /** Allocates the pod's addresses (an abbreviated 1.x result: ips, routes, dns). */
-  add(): Promise<Result100>;
+  /**
+   * Allocates the pod's addresses (an abbreviated 1.x result: ips, routes, dns). With `reuse`
+   * (the pod's attachment is gone from HNS but its claim is not), the addresses it holds.
+   */
+  add(opts?: { reuse?: boolean }): Promise<Result100>;
   del(): Promise<void>;
   check(): Promise<void>;
   gc(valid: ValidAttachment[]): Promise<void>;

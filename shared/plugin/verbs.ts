@@ -87,10 +87,10 @@ export async function addAttachment<C extends NetConf>(req: CniRequest, mode: Mo
     const found = await findNetwork(ctx, conf.name, mode.networkTypes);
     const net = mode.networkReady ? await mode.networkReady({ conf, net: found, reread: () => ctx.client.getNetworkById(found.ID!), log: req.log }) : found;
     // Before the IPAM: a second ADD must fail without its rollback freeing the first one's address.
-    await req.log.step('check-existing', () => assertNotAttached(ctx, ref));
+    const stale = await req.log.step('check-existing', () => assertNotAttached(ctx, ref));
     const ipam = ipamFor(req, conf, mode, net);
     if (holdsGatewayInHostLocal(conf, mode)) reserveGateways(req, conf, mode, net);
-    const allocated = ipam ? await req.log.step('ipam-add', () => ipam.add(), (r) => ({ ipam: ipam.kind, ips: r.ips?.map((i) => i.address) })) : undefined;
+    const allocated = ipam ? await req.log.step('ipam-add', () => ipam.add({ reuse: !!stale }), (r) => ({ ipam: ipam.kind, ips: r.ips?.map((i) => i.address), reused: !!stale })) : undefined;
     try {
       const plan = await req.log.step('plan-endpoint', () => planEndpoint({
         mode, conf, net,

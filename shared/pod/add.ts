@@ -12,7 +12,7 @@ import { NETWORK_MODES } from '../hns/model/network';
 import { enumName } from '../hns/model/common';
 import { hnsFailure, type PodContext } from './context';
 import { containerIdOf, endpointName, namespaceGuid, type PodRef, sameGuid } from './identity';
-import { readRecord, removeRecord, writeRecord } from './records';
+import { type AttachmentRecord, listRecords, readRecord, removeRecord, writeRecord } from './records';
 import { errorText } from '../log/logger';
 
 /** The endpoint a mode wants for the pod: everything but the name and network, which are ours to set. */
@@ -22,16 +22,26 @@ export function networkMode(net: HostComputeNetwork): NetworkMode {
   return enumName(net.Type as NetworkMode | number | undefined, NETWORK_MODES, 'NAT');
 }
 
-/** The pod's network, of one of the types the mode runs on. */
+/** How long ADD waits for a network that pods were on to come back (the agent re-creating it). */
+const NETWORK_WAIT_MS = 5000;
+const NETWORK_POLL_MS = 250;
+
+/**
+ * The pod's network, of one of the types the mode runs on. A missing network that pods on this
+ * node were attached to (records exist) is most likely being re-created by the node agent after a
+ * reboot or an HNS restart, so ADD waits for it, bounded and logged, instead of failing at once.
+ */
 export async function findNetwork(ctx: PodContext, name: string, types: readonly NetworkMode[]): Promise<HostComputeNetwork> {
+  const lookup = () => ctx.client.getNetworkByName(name);
   let net: HostComputeNetwork;
   try {
-    net = await ctx.log.step('find-network', () => ctx.client.getNetworkByName(name), (n) => ({ networkId: n.ID }));
+    net = await ctx.log.step('find-network', lookup, (n) => ({ networkId: n.ID }));
   } catch (err) {
-    if (isNotFound(err)) {
+    const back = isNotFound(err) && listRecords(ctx.stateDir, name).length > 0 ? await waitForNetwork(ctx, name, lookup) : undefined;
+    if (back) net = back;
+    else if (isNotFound(err)) {
       throw new CniError(ErrorCode.NetworkUnavailable, `HNS network "${name}" not found`, `the conf's "name" must be the name of an existing ${types.join(' or ')} network on this node (hnsctl list networks)`);
-    }
-    throw hnsFailure(`looking up HNS network "${name}"`, err);
+    } else throw hnsFailure(`looking up HNS network "${name}"`, err);
   }
   const mode = networkMode(net);
   if (!types.includes(mode)) {
@@ -40,14 +50,41 @@ export async function findNetwork(ctx: PodContext, name: string, types: readonly
   return net;
 }
 
-/** Fails if this container already has an attachment on the network (spec: a second ADD must fail). */
-export async function assertNotAttached(ctx: PodContext, ref: PodRef): Promise<void> {
+async function waitForNetwork(ctx: PodContext, name: string, lookup: () => Promise<HostComputeNetwork>): Promise<HostComputeNetwork | undefined> {
+  const t0 = Date.now();
+  ctx.log.event('wait-network', { network: name, maxMs: NETWORK_WAIT_MS, note: 'pods were attached to it: waiting for the node agent to re-create it' }, 'warning');
+  while (Date.now() - t0 < NETWORK_WAIT_MS) {
+    await new Promise((r) => setTimeout(r, NETWORK_POLL_MS));
+    try {
+      const net = await lookup();
+      ctx.log.event('network-back', { network: name, networkId: net.ID, waitedMs: Date.now() - t0 });
+      return net;
+    } catch (err) {
+      if (!isNotFound(err)) throw hnsFailure(`looking up HNS network "${name}"`, err);
+    }
+  }
+  ctx.log.event('wait-network-timeout', { network: name, waitedMs: Date.now() - t0 }, 'error');
+  return undefined;
+}
+
+/**
+ * Fails if this container already has an attachment on the network (spec: a second ADD must fail).
+ * HNS is the truth: a record whose endpoint the service no longer has (an HNS restart or a reboot
+ * dropped it) is stale, so it is removed and returned, and the ADD goes on reusing the pod's
+ * address claim (issue 20).
+ */
+export async function assertNotAttached(ctx: PodContext, ref: PodRef): Promise<AttachmentRecord | undefined> {
   const name = endpointName(ref.containerId, ref.network);
   const existing = await ctx.client.listEndpoints({ Name: name }).catch((err) => {
     throw hnsFailure(`looking up endpoint ${name}`, err);
   });
   const record = readRecord(ctx.stateDir, ref.network, ref.containerId, ctx.log);
-  if (existing.length === 0 && !record) return;
+  if (existing.length === 0 && !record) return undefined;
+  if (existing.length === 0 && record) {
+    ctx.log.event('stale-record', { containerId: ref.containerId, endpoint: name, endpointId: record.endpointId, note: 'the record names an endpoint HNS no longer has; ADD reuses the address claim' }, 'warning');
+    removeRecord(ctx.stateDir, ref.network, ref.containerId);
+    return record;
+  }
   const owner = record ? `interface ${record.ifName}` : 'an earlier ADD';
   const detail = record && record.ifName !== ref.ifName
     ? `this plugin gives a pod one endpoint per network; ${ref.containerId} already has one for ${record.ifName}`

@@ -6,11 +6,13 @@ import { isNotFound } from '../hns/errors';
 import type { HostComputeNetwork, NetworkMode } from '../hns/model/network';
 import type { PodContext } from './context';
 import { networkMode } from './add';
-import { listRecords } from './records';
+import { type AttachmentRecord, listRecords } from './records';
+import { endpointName, sameGuid } from './identity';
 import { errorText } from '../log/logger';
 
 export async function networkStatus(ctx: PodContext, network: string, types: readonly NetworkMode[]): Promise<HostComputeNetwork> {
-  const pods = listRecords(ctx.stateDir, network).length;
+  const records = listRecords(ctx.stateDir, network);
+  const pods = records.length;
   const unavailable = (msg: string, details?: string) =>
     new CniError(pods > 0 ? ErrorCode.PluginNotAvailableLimitedConnectivity : ErrorCode.PluginNotAvailable, msg, pods > 0 ? `${details ? `${details}; ` : ''}${pods} pod(s) on this node are attached to it` : details);
   let net: HostComputeNetwork;
@@ -22,5 +24,23 @@ export async function networkStatus(ctx: PodContext, network: string, types: rea
   }
   const mode = networkMode(net);
   if (!types.includes(mode)) throw unavailable(`HNS network "${network}" is of type ${mode}, not ${types.join(' or ')}`);
+  await assertNoDrift(ctx, net, records);
   return net;
+}
+
+/**
+ * HNS is the truth: pods whose recorded endpoint the service no longer has (an HNS restart or a
+ * reboot dropped it) have no network, so STATUS reports them (51) until they are re-added or
+ * deleted. Records of an ADD still under way (no endpoint yet) are not drift.
+ */
+async function assertNoDrift(ctx: PodContext, net: HostComputeNetwork, records: AttachmentRecord[]): Promise<void> {
+  const attached = records.filter((r) => r.endpointId);
+  if (attached.length === 0) return;
+  const have = await ctx.log.step('status-endpoints', () => ctx.client.listEndpointsOfNetwork(net.ID!))
+    .catch((err) => { throw new CniError(ErrorCode.PluginNotAvailableLimitedConnectivity, `the Host Networking Service does not answer: ${errorText(err)}`); });
+  const missing = attached.filter((r) => !have.some((e) => sameGuid(e.ID, r.endpointId)));
+  if (missing.length === 0) return;
+  const named = missing.slice(0, 10).map((r) => `${r.containerId} (endpoint ${endpointName(r.containerId, r.network)} ${r.endpointId})`).join(', ');
+  throw new CniError(ErrorCode.PluginNotAvailableLimitedConnectivity, `${missing.length} of ${attached.length} pod(s) on HNS network "${net.Name}" have lost their endpoint: ${named}${missing.length > 10 ? ', ...' : ''}`,
+    'HNS dropped them (a service restart or a reboot): the pods have no network until the runtime re-adds or deletes them; hnsctl pods lists them');
 }
