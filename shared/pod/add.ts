@@ -11,7 +11,7 @@ import type { EndpointPolicy } from '../hns/model/policy';
 import { NETWORK_MODES } from '../hns/model/network';
 import { enumName } from '../hns/model/common';
 import { hnsFailure, type PodContext } from './context';
-import { containerIdOf, endpointName, namespaceGuid, type PodRef, sameGuid } from './identity';
+import { containerIdOf, endpointName, namespaceGuid, POD_ENDPOINT_OWNER, type PodRef, sameGuid } from './identity';
 import { type AttachmentRecord, listRecords, readRecord, removeRecord, writeRecord } from './records';
 import { errorText } from '../log/logger';
 
@@ -116,7 +116,7 @@ export async function addPodEndpoint(ctx: PodContext, ref: PodRef, net: HostComp
   writeRecord(ctx.stateDir, { containerId: ref.containerId, ifName: ref.ifName, netns: nsId, network: ref.network, created: Date.now() });
   const undo: { step: string; run: () => Promise<void> }[] = [{ step: 'remove-record', run: async () => removeRecord(ctx.stateDir, ref.network, ref.containerId) }];
   try {
-    const doc: HostComputeEndpoint = { SchemaVersion: SCHEMA_V2, Name: name, HostComputeNetwork: net.ID, ...request };
+    const doc: HostComputeEndpoint = { SchemaVersion: SCHEMA_V2, Owner: POD_ENDPOINT_OWNER, Name: name, HostComputeNetwork: net.ID, ...request };
     // Each undo is registered before its call: a call that fails after the service acted (a
     // query that times out after the create went through) must still be undone. The endpoint is
     // found again by name: none had it before (checked under the pod lock), so all are ours.

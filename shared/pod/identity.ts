@@ -13,6 +13,13 @@ export interface PodRef {
   netns: string;
 }
 
+/**
+ * The `Owner` every pod endpoint of ours is created with: a base field HNS keeps and echoes
+ * (hcn-api.md §2, base fields), so `hnsctl sweep` can prove an endpoint is ours, where the
+ * `<containerID>_<network>` name is what every Windows plugin uses.
+ */
+export const POD_ENDPOINT_OWNER = 'cni-suite';
+
 export function endpointName(containerId: string, network: string): string {
   return `${containerId}_${network}`;
 }

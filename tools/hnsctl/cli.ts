@@ -11,6 +11,7 @@ import type { HostComputeNetwork } from '../../shared/hns/model/network';
 import { containerIdOf } from '../../shared/pod/identity';
 import { apply, ApplyError, parseApplyFile } from './apply';
 import { cell, table } from './table';
+import { type NetworkConf, parseConfFile, parseValidList, type RunDel, sweepCommand } from './sweep';
 
 export interface CliIo {
   /** Opened only by commands that talk to HNS (not by `help`). */
@@ -20,6 +21,11 @@ export interface CliIo {
   out(text: string): void;
   err(text: string): void;
   readFile(file: string): string;
+  /** Where the plugins keep per-pod records (CNI_STATE_DIR or the default): sweep removes them. */
+  stateDir?: string;
+  /** Runs one of the suite's plugins for a DEL (sweep --conf), and the plugin types it knows. */
+  runDel?: RunDel;
+  pluginTypes?: ReadonlySet<string>;
 }
 
 export const USAGE = `usage: hnsctl <command>
@@ -27,6 +33,10 @@ export const USAGE = `usage: hnsctl <command>
   list networks|endpoints|namespaces [--json]   the HNS objects on this host
   list routes|interfaces [--json]               the host's route table (DestinationPrefix, NextHop) and interfaces
   pods [--json]                                 pod endpoints (<containerID>_<network>) and whether they are orphaned
+  sweep [--delete] [--valid <file>] [--conf <conflist>]... [--json]
+                                                pod endpoints of ours (Owner cni-suite) whose pod is gone (namespace
+                                                gone, or not in the valid list); --delete removes them, by the
+                                                plugin's DEL (address released) for a network --conf names
   apply <file>                                  create the networks, namespaces and endpoints a JSON file describes
   namespace create                              create a namespace (as containerd does per pod); prints its ID
   namespace delete <id>                         delete a namespace
@@ -56,12 +66,25 @@ const GUID = /^[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$/;
 interface Args {
   words: string[];
   json: boolean;
+  delete: boolean;
+  valid?: string;
+  confs: string[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { words: [], json: false };
-  for (const a of argv) {
+  const args: Args = { words: [], json: false, delete: false, confs: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
     if (a === '--json') args.json = true;
+    else if (a === '--delete') args.delete = true;
+    else if (a === '--valid') {
+      if (argv[i + 1] === undefined) throw new UsageError('--valid needs a file');
+      args.valid = argv[++i];
+    }
+    else if (a === '--conf') {
+      if (argv[i + 1] === undefined) throw new UsageError('--conf needs a file');
+      args.confs.push(argv[++i]!);
+    }
     else if (a === '-h' || a === '--help') args.words.unshift('help');
     else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
     else args.words.push(a);
@@ -351,15 +374,16 @@ async function dispatch(args: Args, io: CliIo, client: () => Promise<HnsClient>)
       return listCommand(await client(), rest[0]!, args.json, io.out);
     case 'pods':
       return podsCommand(await client(), args.json, io.out);
+    case 'sweep': {
+      if (rest.length) throw new UsageError('sweep [--delete] [--valid <file>] [--conf <conflist>]... [--json]');
+      const valid = args.valid === undefined ? undefined : parseValidList(readOrFail(io, args.valid, 'sweep'), args.valid);
+      const confs = new Map<string, NetworkConf>();
+      for (const f of args.confs) for (const [name, c] of parseConfFile(readOrFail(io, f, 'sweep'), f, io.pluginTypes ?? new Set())) confs.set(name, c);
+      return sweepCommand(await client(), { delete: args.delete, valid, stateDir: io.stateDir, confs, runDel: io.runDel }, args.json, io.out);
+    }
     case 'apply': {
       if (rest.length !== 1) throw new UsageError('apply <file>');
-      let text: string;
-      try {
-        text = io.readFile(rest[0]!);
-      } catch (err) {
-        throw new Error(`apply: cannot read ${rest[0]}: ${(err as Error).message}`);
-      }
-      return applyCommand(await client(), rest[0]!, text, io.out);
+      return applyCommand(await client(), rest[0]!, readOrFail(io, rest[0]!, 'apply'), io.out);
     }
     case 'namespace':
       return namespaceCommand(await client(), rest, io.out);
@@ -373,6 +397,14 @@ async function dispatch(args: Args, io: CliIo, client: () => Promise<HnsClient>)
       return io.out(USAGE);
     default:
       throw new UsageError(cmd ? `unknown command ${cmd}` : 'no command given');
+  }
+}
+
+function readOrFail(io: CliIo, file: string, cmd: string): string {
+  try {
+    return io.readFile(file);
+  } catch (err) {
+    throw new Error(`${cmd}: cannot read ${file}: ${(err as Error).message}`);
   }
 }
 

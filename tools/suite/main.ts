@@ -8,18 +8,12 @@
 
 import path from 'node:path';
 import { writeStderr } from '../../shared/cni/stdio';
-import { main as runCni, type PluginInfo } from '../../shared/cni/skel';
+import { main as runCni } from '../../shared/cni/skel';
 import { inExecutable, requireAsset } from '../../shared/sys/asset';
 import { PRODUCT_VERSION } from '../../shared/version';
+import { PLUGINS } from './plugins';
 
 export const SUITE_NAME = 'cni-suite';
-
-const PLUGINS: Record<string, () => Promise<{ info: PluginInfo }>> = {
-  'win-l2bridge': () => import('../../plugins/win-l2bridge/main'),
-  'win-overlay': () => import('../../plugins/win-overlay/main'),
-  'host-gateway': () => import('../../plugins/host-gateway/main'),
-  'l3-upstream': () => import('../../plugins/l3-upstream/main'),
-};
 
 const TOOLS: Record<string, (argv: string[]) => Promise<number>> = {
   hnsctl: async (argv) => (await import('../hnsctl/main')).hnsctl(argv),
