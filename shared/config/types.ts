@@ -84,6 +84,12 @@ export interface NetConf {
   nodeSubnet?: string | string[];
   noSnatCIDRs?: string[];
   snat?: boolean;
+  /** The address (one per family) pods are SNATed to: the OutBoundNAT policy's VirtualIP. */
+  snatVirtualIP?: string | string[];
+  /** The OutBoundNAT policy's MaxPortPoolUsage: a cap on the SNAT ports the pod's endpoint holds. */
+  snatMaxPortPoolUsage?: number;
+  /** false: do not exempt the pod subnet and private DNS servers from SNAT by default. */
+  snatDefaultExceptions?: boolean;
   gateway?: string;
   gateway6?: string;
   mtu?: number;

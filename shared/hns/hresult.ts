@@ -75,6 +75,7 @@ const TABLE: HresultInfo[] = [
   { name: 'ERROR_INVALID_HANDLE', code: 0x80070006, text: 'The handle is invalid.' },
   { name: 'ERROR_ALREADY_EXISTS', code: 0x800700b7, text: 'Cannot create a file when that file already exists.' },
   { name: 'ERROR_OBJECT_ALREADY_EXISTS', code: 0x80071392, text: 'The object already exists.' },
+  { name: 'ERROR_NO_SYSTEM_RESOURCES', code: 0x800705aa, text: 'Insufficient system resources exist to complete the requested service.' },
   { name: 'E_OUTOFMEMORY', code: 0x8007000e, text: 'Not enough memory resources are available to complete this operation.' },
   { name: 'E_NOTIMPL', code: 0x80004001, text: 'Not implemented' },
   { name: 'E_FAIL', code: 0x80004005, text: 'Unspecified error' },

@@ -150,6 +150,7 @@ export async function planEndpoint<C extends NetConf>(p: PlanInput<C>): Promise<
   const raw = rawEndpointPolicies(conf).policies;
   const dsr = wantsLoopbackDsr(conf);
   const mappings = portMappingsFor(mode, conf, warnings);
+  const dns = mergeDns(conf);
   const policies = endpointPolicies({
     conf,
     podAddresses: cidrs,
@@ -160,10 +161,11 @@ export async function planEndpoint<C extends NetConf>(p: PlanInput<C>): Promise<
     loopbackDsr: dsr && !hnsAssigned,
     portMappings: mappings,
     raw,
+    dnsServers: dns.nameservers,
+    warnings,
   });
   if (conf.optionalFlags?.allowAclPortMapping) policies.push(...aclForPortMappings(mappings));
   const routes = resultRoutes(addresses, [...(p.ipamRoutes ?? []), ...extraRoutes(conf)], warnings);
-  const dns = mergeDns(conf);
   const request: EndpointRequest = {
     Routes: routes.map((r): Route => ({ DestinationPrefix: r.dst, NextHop: r.gw ?? defaultGateway(addresses, r.dst) })),
   };

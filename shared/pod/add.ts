@@ -7,7 +7,7 @@ import { SCHEMA_V2 } from '../hns/model/common';
 import { EndpointFlags, type HostComputeEndpoint } from '../hns/model/endpoint';
 import { hr } from '../hns/hresult';
 import type { HostComputeNetwork, NetworkMode } from '../hns/model/network';
-import type { EndpointPolicy } from '../hns/model/policy';
+import type { EndpointPolicy, OutboundNatSettings } from '../hns/model/policy';
 import { NETWORK_MODES } from '../hns/model/network';
 import { enumName } from '../hns/model/common';
 import { hnsFailure, type PodContext } from './context';
@@ -122,7 +122,7 @@ export async function addPodEndpoint(ctx: PodContext, ref: PodRef, net: HostComp
     // found again by name: none had it before (checked under the pod lock), so all are ours.
     undo.unshift({ step: 'delete-endpoint', run: () => deleteEndpointsNamed(ctx, name) });
     let endpoint = await ctx.log.step('create-endpoint', () => createReclaiming(ctx, net, doc), (e) => ({ endpointId: e.ID, ips: e.IpConfigurations?.map((c) => c.IpAddress) }))
-      .catch((err) => { throw err instanceof CniError ? err : createFailure(err, name); });
+      .catch((err) => { throw err instanceof CniError ? err : createFailure(ctx, err, doc); });
     const id = endpoint.ID!;
     checkCreated(endpoint, request);
     const later = opts.policiesAfterCreate?.(endpoint) ?? [];
@@ -226,10 +226,34 @@ async function deleteEndpointsNamed(ctx: PodContext, name: string): Promise<void
   for (const ep of await ctx.client.listEndpoints({ Name: name })) await ctx.client.deleteEndpoint(ep.ID!);
 }
 
-function createFailure(err: unknown, name: string): CniError {
+function createFailure(ctx: PodContext, err: unknown, doc: HostComputeEndpoint): CniError {
   const e = err as HnsError;
+  const name = doc.Name!;
   if (e?.kind === 'conflict') return hnsFailure(`creating endpoint ${name}: an address or port it needs is taken`, err, ErrorCode.AddressConflict);
+  const snat = snatPolicies(doc);
+  if (snat.length && isPortPoolFailure(e)) {
+    const vips = [...new Set(snat.map((s) => s.VirtualIP || 'the node address'))].join(', ');
+    ctx.log.event('snat-port-pool-exhausted', { endpoint: name, virtualIP: vips, hresult: e.hresult, error: e.message }, 'error');
+    // Code 11: ports come back as pods go, so the runtime's retry may well succeed.
+    return new CniError(ErrorCode.TryAgainLater, `the node's SNAT port pool is exhausted: HNS could not reserve ports for the OutBoundNAT of endpoint ${name} (SNAT to ${vips})`,
+      `${e.message}; pod egress and DNS through SNAT fail until ports are free: cap each pod's share ("snatMaxPortPoolUsage"), exempt in-cluster destinations ("clusterCIDR", "serviceCIDR", "noSnatCIDRs"), or run fewer pods on this node`);
+  }
   return hnsFailure(`creating endpoint ${name}`, err);
+}
+
+function snatPolicies(doc: HostComputeEndpoint): OutboundNatSettings[] {
+  return (doc.Policies ?? []).filter((p) => p.Type === 'OutBoundNAT' && !(p.Settings as OutboundNatSettings | undefined)?.Destinations?.length).map((p) => (p.Settings ?? {}) as OutboundNatSettings);
+}
+
+/**
+ * HNS's answer when no SNAT ports are left. Which code a real host gives is not on record
+ * (INFERRED): a resource-exhaustion code, or an error text about the port pool, while the
+ * endpoint asks for an OutBoundNAT.
+ */
+function isPortPoolFailure(e: HnsError | undefined): boolean {
+  if (!e) return false;
+  if (e.hresult === hr('ERROR_NO_SYSTEM_RESOURCES')) return true;
+  return /port ?pool|snat port|no (free|available) ports|ports? (are |is )?exhausted/i.test(e.message ?? '');
 }
 
 function attachFailure(err: unknown, nsId: string): CniError {

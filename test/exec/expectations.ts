@@ -159,7 +159,8 @@ export const EXPECTATIONS: Record<string, ExampleExpectation> = {
     addresses: ['10.244.3.2/24'],
     gateways: ['10.244.3.1'],
     // The conf declares portMappings, but on Overlay host ports are opt-in ("hostPorts"), as upstream win-overlay never sends them.
-    policies: [nat(['10.96.0.0/12']), route('10.96.0.0/12'), pa('192.168.10.21')],
+    // The pod's own subnet joins the operator's exceptions: in-cluster, exempt by default (snatDefaultExceptions).
+    policies: [nat(['10.96.0.0/12', '10.244.3.0/24']), route('10.96.0.0/12'), pa('192.168.10.21')],
     dns: runtimeHnsDns,
     mac: '0E-2A-0A-F4-03-02',
     mtu: 1450,

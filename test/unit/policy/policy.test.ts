@@ -112,7 +112,9 @@ test('NAT exceptions: per family, nodeSubnet over nodeIP/32, in a fixed order, w
 test('OutBoundNAT: none without keys, none with snat false, merged into the operator\'s', () => {
   assert.equal(endpointPolicies(input(conf(), ['10.244.3.5/24'])), []);
   assert.equal(endpointPolicies(input(conf({ clusterCIDR: '10.244.0.0/16', snat: false }), ['10.244.3.5/24'])), []);
-  assert.equal(endpointPolicies(input(conf({ ipMasq: true }), ['10.244.3.5/24'])), [{ Type: 'OutBoundNAT', Settings: { Exceptions: [] } }]);
+  // ipMasq alone: the pod's own subnet is still in-cluster (exempt by default).
+  assert.equal(endpointPolicies(input(conf({ ipMasq: true }), ['10.244.3.5/24'])), [{ Type: 'OutBoundNAT', Settings: { Exceptions: ['10.244.3.0/24'] } }]);
+  assert.equal(endpointPolicies(input(conf({ ipMasq: true, snatDefaultExceptions: false }), ['10.244.3.5/24'])), [{ Type: 'OutBoundNAT', Settings: { Exceptions: [] } }]);
   const merged = endpointPolicies(input(conf({ clusterCIDR: '10.244.0.0/16' }), ['10.244.3.5/24'], { raw: [{ Type: 'OutBoundNAT', Settings: { Exceptions: ['10.96.0.0/12'] } }] }));
   assert.equal(merged, [{ Type: 'OutBoundNAT', Settings: { Exceptions: ['10.96.0.0/12', '10.244.0.0/16'] } }]);
 });
@@ -123,10 +125,38 @@ test('SDNRoute for services and (bridged modes) the node; a raw duplicate is not
   // The operator's policies first, then the derived ones; the derived copy of the raw route is dropped.
   assert.equal(endpointPolicies(input(c, ['10.244.3.5/24'], { raw })), [
     { Type: 'SDNRoute', Settings: { DestinationPrefix: '10.96.0.0/12', NeedEncap: true } },
-    { Type: 'OutBoundNAT', Settings: { Exceptions: ['10.96.0.0/12', '192.168.10.21/32'] } },
+    { Type: 'OutBoundNAT', Settings: { Exceptions: ['10.96.0.0/12', '192.168.10.21/32', '10.244.3.0/24'] } },
     { Type: 'SDNRoute', Settings: { DestinationPrefix: '192.168.10.21/32', NeedEncap: true } },
   ]);
   assert.equal(endpointPolicies(input(c, ['10.244.3.5/24'], { nodeIpRoute: false })).filter((p) => p.Type === 'SDNRoute').length, 1);
+});
+
+test('SNAT port pool: typed VirtualIP and MaxPortPoolUsage per family; private DNS servers and the pod subnet exempt unless covered; public DNS stays SNATed', () => {
+  const warnings: string[] = [];
+  const c = conf({ clusterCIDR: ['10.200.0.0/16', 'fd00:10:200::/56'], snatVirtualIP: ['192.168.10.50', 'fd00::50'], snatMaxPortPoolUsage: 256 });
+  const out = endpointPolicies(input(c, ['10.244.3.5/24', 'fd00:10:244:3::5/64'], { dnsServers: ['10.96.0.10', '8.8.8.8', 'fd00:10:96::a'], warnings }));
+  assert.equal(out, [
+    { Type: 'OutBoundNAT', Settings: { Exceptions: ['10.200.0.0/16', '10.244.3.0/24', '10.96.0.10/32'], VirtualIP: '192.168.10.50', MaxPortPoolUsage: 256 } },
+    { Type: 'OutBoundNAT', Settings: { Exceptions: ['fd00:10:200::/56', 'fd00:10:244:3::/64', 'fd00:10:96::a/128'], Flags: 2, VirtualIP: 'fd00::50', MaxPortPoolUsage: 256 } },
+  ]);
+  assert.ok(warnings.some((w) => w.includes('10.96.0.10/32 (the DNS server) is exempt from SNAT by default')), warnings.join('\n'));
+  assert.ok(!warnings.some((w) => w.includes('8.8.8.8')), 'a public resolver is neither exempt nor mentioned');
+  // Covered already (the service CIDR holds the DNS IP, the cluster CIDR the pod subnet): nothing added, nothing said.
+  const quiet: string[] = [];
+  const covered = endpointPolicies(input(conf({ clusterCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12' }), ['10.244.3.5/24'], { dnsServers: ['10.96.0.10'], warnings: quiet, nodeIpRoute: false }));
+  assert.equal(covered.find((p) => p.Type === 'OutBoundNAT')!.Settings, { Exceptions: ['10.244.0.0/16', '10.96.0.0/12'] });
+  assert.equal(quiet, []);
+  // The keys go onto the operator's own OutBoundNAT; a contradiction is refused (7) naming both.
+  const raw = [{ Type: 'OutBoundNAT' as const, Settings: { Exceptions: ['10.0.0.0/8'], VirtualIP: '192.168.10.9' } }];
+  throwsCode(() => endpointPolicies(input(conf({ snatVirtualIP: '192.168.10.50' }), ['10.244.3.5/24'], { raw })), 7, 'contradicts the OutBoundNAT policy\'s VirtualIP (192.168.10.9)');
+  assert.equal(endpointPolicies(input(conf({ snatMaxPortPoolUsage: 64 }), ['10.244.3.5/24'], { raw })), [{ Type: 'OutBoundNAT', Settings: { Exceptions: ['10.0.0.0/8'], VirtualIP: '192.168.10.9', MaxPortPoolUsage: 64 } }]);
+  // Asked for with nothing to apply them to: said, not dropped in silence.
+  const unused: string[] = [];
+  endpointPolicies(input(conf({ snatMaxPortPoolUsage: 64 }), ['10.244.3.5/24'], { warnings: unused }));
+  endpointPolicies(input(conf({ snat: false, snatVirtualIP: '192.168.10.50' }), ['10.244.3.5/24'], { warnings: unused }));
+  assert.equal(unused.length, 2);
+  assert.match(unused[0]!, 'snatMaxPortPoolUsage not applied: nothing asks for SNAT');
+  assert.match(unused[1]!, 'snatVirtualIP ignored: "snat" is false');
 });
 
 const L2NET: HostComputeNetwork = { Name: 'cbr0', Type: 'L2Bridge', Ipams: [{ Subnets: [{ IpAddressPrefix: '10.244.3.0/24', Routes: [{ NextHop: '10.244.3.1', DestinationPrefix: '0.0.0.0/0' }] }, { IpAddressPrefix: 'fd00:10:244:3::/64' }] }] };

@@ -55,6 +55,13 @@ export interface EmulatorConfig {
   namespaceCompartment: 'lazy' | 'eager';
   /** A PortMapping without VIP takes the management IP, so it conflicts with one naming that IP (INFERRED). */
   emptyVipIsManagementIp: boolean;
+  /**
+   * SNAT ports per VirtualIP (the management IP when none is set) that endpoints with an
+   * OutBoundNAT policy draw from; 0 = unlimited. A create that would take more than is free fails.
+   */
+  snatPortPool: number;
+  /** Ports one endpoint's OutBoundNAT holds of the pool (less if its MaxPortPoolUsage is lower). */
+  snatPortChunk: number;
   /** An endpoint in no namespace answers without HostComputeNamespace ('omit') or with the zero GUID ('zero'). */
   unattachedNamespace: 'omit' | 'zero';
   /**
@@ -86,6 +93,8 @@ export const DEFAULT_CONFIG: Omit<EmulatorConfig, 'profile' | 'hnsVersion' | 'sc
   namespaceCompartment: 'lazy',
   emptyVipIsManagementIp: true,
   unattachedNamespace: 'omit',
+  snatPortPool: 0,
+  snatPortChunk: 100,
   dataplane: 'off',
   dataplaneNode: '',
   dataplaneUnderlay: 'hns-underlay',
@@ -115,6 +124,8 @@ export const KNOBS: Record<keyof EmulatorConfig, KnobKind> = {
   namespaceCompartment: ['lazy', 'eager'],
   emptyVipIsManagementIp: 'boolean',
   unattachedNamespace: ['omit', 'zero'],
+  snatPortPool: 'number',
+  snatPortChunk: 'number',
   dataplane: ['off', 'netns'],
   dataplaneNode: 'string',
   dataplaneUnderlay: 'string',

@@ -7,7 +7,7 @@ import { allocateMac, assignIps, releaseAddresses } from './alloc';
 import { fail } from './failure';
 import { newGuid, sameGuid } from './guid';
 import { serviceStamp, withoutServiceKeys } from './objects';
-import { type AnyPolicy, addPolicies, checkPortMappings, removePolicies } from './policies';
+import { type AnyPolicy, addPolicies, checkPortMappings, checkSnatPortPool, removePolicies } from './policies';
 import { requestName, resourceName } from './requests';
 import type { StoreTx } from './store';
 
@@ -21,6 +21,7 @@ export function createEndpoint(tx: StoreTx, networkId: string, id: string | unde
     fail('HCN_E_INVALID_ENDPOINT', `{{HostComputeNetwork,${doc.HostComputeNetwork} is not the network ${net.ID} the endpoint is created on}}`);
   }
   checkPortMappings(tx, doc.Policies as AnyPolicy[] | undefined);
+  checkSnatPortPool(tx, doc.Policies as AnyPolicy[] | undefined);
   const ep: HostComputeEndpoint = { ID: id ?? newGuid(), ...withoutServiceKeys(doc), HostComputeNetwork: net.ID };
   ep.IpConfigurations = assignIps(tx, net, doc);
   if (!doc.MacAddress) ep.MacAddress = allocateMac(tx, net);
@@ -62,6 +63,7 @@ export function modifyEndpoint(tx: StoreTx, id: string, req: EndpointModifyReque
   if (resource === 'Policy' && request === 'Add') {
     checkPortMappings(tx, given, ep.ID, true);
     ep.Policies = addPolicies(ep.Policies as AnyPolicy[] | undefined, given) as HostComputeEndpoint['Policies'];
+    checkSnatPortPool(tx, ep.Policies as AnyPolicy[] | undefined, ep.ID);
     return tx.save('Endpoint', ep);
   }
   if (resource === 'Policy' && request === 'Remove') {
@@ -70,6 +72,7 @@ export function modifyEndpoint(tx: StoreTx, id: string, req: EndpointModifyReque
   }
   if (resource === 'Policy' && request === 'Update') {
     checkPortMappings(tx, given, ep.ID, false);
+    checkSnatPortPool(tx, given, ep.ID);
     ep.Policies = given as HostComputeEndpoint['Policies'];
     return tx.save('Endpoint', ep);
   }

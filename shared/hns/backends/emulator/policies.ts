@@ -3,7 +3,7 @@
 // their keys (canon.ts): clients compare them byte for byte with what they sent (wcn
 // test/utilities/plugin_testing.go comparePolicyLists), so matching compares content, not key order.
 
-import type { PortMappingSettings } from '../../model/policy';
+import type { OutboundNatSettings, PortMappingSettings } from '../../model/policy';
 import { fail } from './failure';
 import { canonicalJson } from '../../../schema/canonical';
 import { portKey, portMappingsOf, type StoreTx } from './store';
@@ -60,4 +60,37 @@ export function removePolicies<P extends AnyPolicy>(current: P[] | undefined, re
     out = kept;
   }
   return out;
+}
+
+/** The SNAT ports an endpoint's policies hold, by VirtualIP: one chunk per OutBoundNAT (a DSR one, with Destinations, translates to the pod itself and holds none). */
+function snatHoldings(policies: readonly AnyPolicy[] | undefined, chunk: number, defaultVip: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const p of policies ?? []) {
+    const s = (p.Settings ?? {}) as OutboundNatSettings;
+    if (p.Type !== 'OutBoundNAT' || s.Destinations?.length) continue;
+    const vip = s.VirtualIP || defaultVip;
+    out.set(vip, (out.get(vip) ?? 0) + Math.min(chunk, s.MaxPortPoolUsage || chunk));
+  }
+  return out;
+}
+
+/**
+ * Refuses an endpoint whose OutBoundNAT needs more SNAT ports than its VirtualIP's pool has free
+ * (knob snatPortPool; off by default). `self` is the endpoint being changed: its own holding is
+ * not counted twice.
+ */
+export function checkSnatPortPool(tx: StoreTx, policies: readonly AnyPolicy[] | undefined, self?: string): void {
+  const pool = tx.cfg.snatPortPool;
+  if (!pool) return;
+  const want = snatHoldings(policies, tx.cfg.snatPortChunk, tx.cfg.managementIp);
+  if (want.size === 0) return;
+  const held = new Map<string, number>();
+  for (const id of tx.ids('Endpoint')) {
+    if (id === self) continue;
+    for (const [vip, n] of snatHoldings(tx.get('Endpoint', id)?.Policies as AnyPolicy[] | undefined, tx.cfg.snatPortChunk, tx.cfg.managementIp)) held.set(vip, (held.get(vip) ?? 0) + n);
+  }
+  for (const [vip, n] of want) {
+    const used = held.get(vip) ?? 0;
+    if (used + n > pool) fail('ERROR_NO_SYSTEM_RESOURCES', `{{OutBoundNAT,no free SNAT ports for ${vip}: ${used} of ${pool} held, ${n} more needed}}`);
+  }
 }

@@ -324,6 +324,8 @@ class Builder {
       else this.skip(`endpoint ${epId}: OutBoundNAT exception ${JSON.stringify(e)} is no IPv4 prefix`);
     }
     this.nat.push(`-A ${chain} -j SNAT --to-source ${s.VirtualIP || this.input.managementIp}`);
+    // How HNS caps one endpoint's share of the pool is not known: Linux SNAT here draws on every port.
+    if (s.MaxPortPoolUsage) this.skip(`endpoint ${epId}: OutBoundNAT MaxPortPoolUsage ${s.MaxPortPoolUsage} (the SNAT uses the whole port range)`);
   }
 
   /** DNAT from the VIP (the management IP when none) and external port to the pod; LocalRoutedVip: from the host itself too. */
