@@ -13,7 +13,7 @@ import { hostLocalSubnets, removeAbandonedHolds, reserveInHostLocal } from '../i
 import { type Cidr, contains, formatCidr, parseCidr } from '../net/ip';
 import { errorText } from '../log/logger';
 import {
-  addPodEndpoint, assertNotAttached, checkPodEndpoint, collectGarbage, deletePodEndpoint, findNetwork, findPodEndpoint, namespaceGuid, networkStatus,
+  addPodEndpoint, assertNotAttached, checkPodEndpoint, collectGarbage, deletePodEndpoint, findNetwork, findPodEndpoint, namespaceGuid, namespaceMembers, networkStatus, NO_CONTAINER_HINT,
   type PodRef, sameGuid, withPodLock,
 } from '../pod/index';
 import { portMappingPolicies } from '../policy/port-mapping';
@@ -235,6 +235,9 @@ export async function checkAttachment<C extends NetConf>(req: CniRequest, mode: 
       gateways: addresses.map((a) => a.gateway).filter((g): g is string => !!g),
       policies: plan.policies,
     }));
+    // Shown, not judged: a runtime may CHECK before the pod's containers start.
+    const members = await req.log.step('namespace-members', () => namespaceMembers(ctx, nsId), (m) => ({ containers: m.containers.length, namespaceType: m.namespaceType }));
+    if (members.containers.length === 0) warn(req, 'namespace-no-container', `${NO_CONTAINER_HINT} (namespace ${nsId})`);
     const ipam = ipamFor(req, conf, mode, network);
     if (ipam) await req.log.step('ipam-check', () => ipam.check(), { ipam: ipam.kind });
   });

@@ -95,3 +95,31 @@ function checkPolicies(ep: HostComputeEndpoint, policies: EndpointPolicy[]): voi
     if (!have.some((h) => policyMatches(p, h))) throw drift(`endpoint ${ep.Name} lacks its ${p.Type} policy`, JSON.stringify(p));
   }
 }
+
+/** Who is in the pod's namespace: HCS lists each container it starts there (hcn-api.md §6, pod flow step 3). */
+export interface NamespaceMembers {
+  namespaceType?: string;
+  containers: string[];
+}
+
+export async function namespaceMembers(ctx: PodContext, nsId: string): Promise<NamespaceMembers> {
+  const ns = await ctx.client.getNamespaceById(nsId).catch((err) => {
+    if (isNotFound(err)) throw drift(`namespace ${nsId} (CNI_NETNS) does not exist`, 'the pod sandbox is gone');
+    throw hnsFailure(`reading namespace ${nsId}`, err);
+  });
+  const out: NamespaceMembers = { containers: containersOf(ns.Resources) };
+  if (ns.Type !== undefined) out.namespaceType = String(ns.Type);
+  return out;
+}
+
+/** The container IDs a namespace's resource list names (Type Container, or 0 as older builds answer). */
+export function containersOf(resources: { Type: string | number; Data: { Id: string } }[] | undefined): string[] {
+  return (resources ?? []).filter((r) => r.Type === 'Container' || r.Type === 0).map((r) => r.Data.Id);
+}
+
+/**
+ * Why a namespace may hold no container: the sandbox is not (or no longer) running, or the pod
+ * is Hyper-V isolated and its utility VM took the endpoint as a VM NIC without being listed
+ * (which a real host does is INFERRED; windows-anchors.md §7 pain point 22).
+ */
+export const NO_CONTAINER_HINT = 'no container is attached to the pod\'s namespace: its sandbox has not started or has stopped, or it is a Hyper-V isolated pod whose utility VM is not listed (check the VM has the NIC: hcsdiag list, then Get-NetAdapter inside it)';

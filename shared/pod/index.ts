@@ -8,7 +8,7 @@ export type { EndpointRequest, AddedEndpoint } from './add';
 export { addPodEndpoint, assertNotAttached, findNetwork, networkMode } from './add';
 export { deletePodEndpoint } from './del';
 export type { ExpectedAttachment } from './check';
-export { checkPodEndpoint, findPodEndpoint } from './check';
+export { checkPodEndpoint, findPodEndpoint, namespaceMembers, NO_CONTAINER_HINT } from './check';
 export type { Attachment } from './gc';
 export { collectGarbage } from './gc';
 export { networkStatus } from './status';

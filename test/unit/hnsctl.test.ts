@@ -126,8 +126,9 @@ test('pods lists pod endpoints with container, network, IP and namespace, and fl
     ]);
     assert.ok(pods[0]!.namespace, 'the attached pod names its namespace');
     const table = (await hnsctl(e, ['pods'])).out;
-    assert.match(table, /^CONTAINER\s+NETWORK\s+IP\s+NAMESPACE\s+ENDPOINT\s+STATE\n/);
-    assert.match(table, /loose99\s+cbr0\s+10\.244\.1\.3\s+-\s+[0-9A-F-]{36}\s+orphaned \(no namespace\)/);
+    assert.match(table, /^CONTAINER\s+NETWORK\s+IP\s+NAMESPACE\s+ATTACHED\s+ENDPOINT\s+STATE\n/);
+    assert.match(table, /loose99\s+cbr0\s+10\.244\.1\.3\s+-\s+0\s+[0-9A-F-]{36}\s+orphaned \(no namespace\)/);
+    assert.match(table, /abc123\s+cbr0\s+10\.244\.1\.7\s+[0-9A-F-]{36}\s+0\s+[0-9A-F-]{36}\s+no container attached/);
     assert.not.match(table, /cbr0_ep/, 'the host endpoint is not a pod');
   }));
 

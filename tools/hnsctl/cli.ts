@@ -9,6 +9,7 @@ import type { HostComputeEndpoint } from '../../shared/hns/model/endpoint';
 import type { HostComputeNamespace } from '../../shared/hns/model/namespace';
 import type { HostComputeNetwork } from '../../shared/hns/model/network';
 import { containerIdOf } from '../../shared/pod/identity';
+import { containersOf } from '../../shared/pod/check';
 import { apply, ApplyError, parseApplyFile } from './apply';
 import { cell, table } from './table';
 import { type NetworkConf, parseConfFile, parseValidList, type RunDel, sweepCommand } from './sweep';
@@ -54,6 +55,7 @@ The HNS emulator only (CNI_HNS_EMULATOR_DIR):
   emulator service stop|start                   stop the service (every call fails with RPC_S_SERVER_UNAVAILABLE), start it
   emulator dataplane sync|down                  Linux data plane (emulator set dataplane netns, root): converge every namespace now, or remove them
   emulator dataplane netns [<namespace id>]     the network namespace that is this host, or that stands for an HNS namespace
+  emulator container add|remove <ns> <id>       what HCS does when a container starts or stops in a pod's namespace
 
 Backend: the HCN service on Windows, the emulator elsewhere; CNI_HNS_BACKEND=hcn|emulator overrides,
 CNI_HNS_EMULATOR_DIR points at the emulator's state, CNI_HNS_EMULATOR_PROFILE picks its Windows build.
@@ -170,6 +172,8 @@ export interface PodEndpoint {
   endpointName: string;
   ips: string[];
   namespace?: string;
+  /** The containers HCS lists in the pod's namespace (none: not started, or a Hyper-V pod's UVM not listed). */
+  containers: string[];
   orphaned: boolean;
   /** Why it is orphaned. */
   reason?: 'no namespace' | 'namespace gone';
@@ -179,7 +183,7 @@ export interface PodEndpoint {
 export async function listPods(client: HnsClient): Promise<PodEndpoint[]> {
   const [nets, eps, namespaces] = await doing('listing HNS objects', () => Promise.all([client.listNetworks(), client.listEndpoints(), client.listNamespaces()]));
   const names = networkNames(nets);
-  const live = new Set(namespaces.map((ns) => ns.ID!.toUpperCase()));
+  const live = new Map(namespaces.map((ns) => [ns.ID!.toUpperCase(), ns]));
   const pods: PodEndpoint[] = [];
   for (const ep of eps) {
     const network = names.get(ep.HostComputeNetwork?.toUpperCase() ?? '');
@@ -187,7 +191,8 @@ export async function listPods(client: HnsClient): Promise<PodEndpoint[]> {
     if (!containerId || network === undefined) continue;
     const ns = ep.HostComputeNamespace;
     const reason = !ns ? 'no namespace' : live.has(ns.toUpperCase()) ? undefined : 'namespace gone';
-    const pod: PodEndpoint = { containerId, network, endpointId: ep.ID!, endpointName: ep.Name!, ips: (ep.IpConfigurations ?? []).map((c) => c.IpAddress ?? '').filter(Boolean), orphaned: reason !== undefined };
+    const containers = containersOf(ns ? live.get(ns.toUpperCase())?.Resources : undefined);
+    const pod: PodEndpoint = { containerId, network, endpointId: ep.ID!, endpointName: ep.Name!, ips: (ep.IpConfigurations ?? []).map((c) => c.IpAddress ?? '').filter(Boolean), containers, orphaned: reason !== undefined };
     if (ns) pod.namespace = ns;
     if (reason) pod.reason = reason;
     pods.push(pod);
@@ -198,8 +203,8 @@ export async function listPods(client: HnsClient): Promise<PodEndpoint[]> {
 export async function podsCommand(client: HnsClient, asJson: boolean, out: (t: string) => void): Promise<void> {
   const pods = await listPods(client);
   if (asJson) return out(json(pods));
-  const rows = pods.map((p) => [p.containerId, p.network, cell(p.ips.join(',')), cell(p.namespace), p.endpointId, p.orphaned ? `orphaned (${p.reason})` : 'ok']);
-  out(table(['CONTAINER', 'NETWORK', 'IP', 'NAMESPACE', 'ENDPOINT', 'STATE'], rows));
+  const rows = pods.map((p) => [p.containerId, p.network, cell(p.ips.join(',')), cell(p.namespace), String(p.containers.length), p.endpointId, p.orphaned ? `orphaned (${p.reason})` : p.containers.length ? 'ok' : 'no container attached']);
+  out(table(['CONTAINER', 'NETWORK', 'IP', 'NAMESPACE', 'ATTACHED', 'ENDPOINT', 'STATE'], rows));
 }
 
 // --- changes ---------------------------------------------------------------------------------
@@ -276,7 +281,7 @@ export async function versionCommand(client: HnsClient, asJson: boolean, out: (t
 
 export async function emulatorCommand(openApi: () => Promise<HcnApi>, words: string[], asJson: boolean, out: (t: string) => void): Promise<void> {
   const [verb, ...args] = words;
-  const known = ['profile', 'profiles', 'show', 'set', 'restart-hns', 'reboot', 'service', 'dataplane'];
+  const known = ['profile', 'profiles', 'show', 'set', 'restart-hns', 'reboot', 'service', 'dataplane', 'container'];
   if (!verb || !known.includes(verb)) throw new UsageError(`emulator ${known.join('|')}`);
   const { PROFILES } = await import('../../shared/hns/backends/emulator/profiles');
   if (verb === 'profiles') {
@@ -285,6 +290,7 @@ export async function emulatorCommand(openApi: () => Promise<HcnApi>, words: str
   }
   if (verb === 'set' && args.length !== 2) throw new UsageError('emulator set <knob> <value>');
   if (verb === 'service' && (args.length !== 1 || (args[0] !== 'stop' && args[0] !== 'start'))) throw new UsageError('emulator service stop|start');
+  if (verb === 'container' && (args.length !== 3 || (args[0] !== 'add' && args[0] !== 'remove'))) throw new UsageError('emulator container add|remove <namespace id> <container id>');
   if (verb === 'dataplane') {
     const ok = args[0] === 'sync' || args[0] === 'down' ? args.length === 1 : args[0] === 'netns' && args.length <= 2;
     if (!ok) throw new UsageError('emulator dataplane sync|down|netns [<namespace id>]');
@@ -338,6 +344,12 @@ export async function emulatorCommand(openApi: () => Promise<HcnApi>, words: str
     }
     case 'dataplane':
       return dataplaneCommand(admin, args, asJson, out);
+    case 'container': {
+      // What HCS does on a real host when it starts (or stops) a container in the pod's namespace.
+      const [op, ns, id] = args as ['add' | 'remove', string, string];
+      await new HnsClient(api).modifyNamespace(ns, { ResourceType: 'Container', RequestType: op === 'add' ? 'Add' : 'Remove', Settings: { ContainerId: id } });
+      return out(`container ${id} ${op === 'add' ? 'added to' : 'removed from'} namespace ${ns}\n`);
+    }
   }
 }
 
