@@ -13,6 +13,7 @@ import { containersOf } from '../../shared/pod/check';
 import { apply, ApplyError, parseApplyFile } from './apply';
 import { cell, table } from './table';
 import { type NetworkConf, parseConfFile, parseValidList, type RunDel, sweepCommand } from './sweep';
+import { validateCommand, ValidateUsageError } from './validate';
 
 export interface CliIo {
   /** Opened only by commands that talk to HNS (not by `help`). */
@@ -43,6 +44,8 @@ export const USAGE = `usage: hnsctl <command>
   namespace delete <id>                         delete a namespace
   delete network|endpoint <id-or-name>          delete a network (and its endpoints) or an endpoint
   version [--json]                              the HNS version and the features it implies
+  validate <conflist> [--json] [--cluster-cidr <p>]... [--service-cidr <p>]...
+                                                check a conflist or conf against this node: network, gateway, HNS features, SNAT
   help                                          this text
 
 The HNS emulator only (CNI_HNS_EMULATOR_DIR):
@@ -74,6 +77,8 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
+  // validate reads its own options (validate.ts).
+  if (argv[0] === 'validate') return { words: [...argv], json: false, delete: false, confs: [] };
   const args: Args = { words: [], json: false, delete: false, confs: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -405,6 +410,10 @@ async function dispatch(args: Args, io: CliIo, client: () => Promise<HnsClient>)
       return versionCommand(await client(), args.json, io.out);
     case 'emulator':
       return emulatorCommand(async () => (await client()).api, rest, args.json, io.out);
+    case 'validate':
+      return validateCommand(rest, { out: io.out, readFile: io.readFile, client, openHost: io.openHost, platform: process.platform }).catch((err: unknown) => {
+        throw err instanceof ValidateUsageError ? new UsageError(err.message) : err;
+      });
     case 'help':
       return io.out(USAGE);
     default:
