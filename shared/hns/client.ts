@@ -105,6 +105,11 @@ export class HnsClient {
     return this.list('Endpoint', { VirtualNetwork: networkId });
   }
 
+  /** The IDs of a network's endpoints: one enumeration, where a listing opens and queries each (an overlay node has thousands of remote ones). */
+  endpointIdsOfNetwork(networkId: Guid): Promise<Guid[]> {
+    return this.enumerate('Endpoint', JSON.stringify(query({ VirtualNetwork: networkId })));
+  }
+
   getEndpointById(id: Guid): Promise<HostComputeEndpoint> {
     return this.getById('Endpoint', id);
   }

@@ -7,7 +7,7 @@ import type { HostComputeNetwork, NetworkMode } from '../hns/model/network';
 import type { PodContext } from './context';
 import { networkMode } from './add';
 import { type AttachmentRecord, listRecords } from './records';
-import { endpointName, sameGuid } from './identity';
+import { endpointName } from './identity';
 import { errorText } from '../log/logger';
 
 export async function networkStatus(ctx: PodContext, network: string, types: readonly NetworkMode[]): Promise<HostComputeNetwork> {
@@ -36,9 +36,11 @@ export async function networkStatus(ctx: PodContext, network: string, types: rea
 async function assertNoDrift(ctx: PodContext, net: HostComputeNetwork, records: AttachmentRecord[]): Promise<void> {
   const attached = records.filter((r) => r.endpointId);
   if (attached.length === 0) return;
-  const have = await ctx.log.step('status-endpoints', () => ctx.client.listEndpointsOfNetwork(net.ID!))
+  const have = await ctx.log.step('status-endpoints', () => ctx.client.endpointIdsOfNetwork(net.ID!), (ids) => ({ endpoints: ids.length }))
     .catch((err) => { throw new CniError(ErrorCode.PluginNotAvailableLimitedConnectivity, `the Host Networking Service does not answer: ${errorText(err)}`); });
-  const missing = attached.filter((r) => !have.some((e) => sameGuid(e.ID, r.endpointId)));
+  const key = (id: string) => id.replace(/[{}]/g, '').toUpperCase();
+  const present = new Set(have.map(key));
+  const missing = attached.filter((r) => !present.has(key(r.endpointId!)));
   if (missing.length === 0) return;
   const named = missing.slice(0, 10).map((r) => `${r.containerId} (endpoint ${endpointName(r.containerId, r.network)} ${r.endpointId})`).join(', ');
   throw new CniError(ErrorCode.PluginNotAvailableLimitedConnectivity, `${missing.length} of ${attached.length} pod(s) on HNS network "${net.Name}" have lost their endpoint: ${named}${missing.length > 10 ? ', ...' : ''}`,

@@ -276,4 +276,25 @@ test('status: ready with the network; 50 without it; 51 when pods are attached; 
   }
 });
 
+test('status: HNS dropping a pod\'s endpoint is 51; finding it out opens no endpoint, however many the network has (an overlay node holds thousands of remote ones)', async () => {
+  const f = await fixture();
+  try {
+    await addPodEndpoint(f.ctx, f.ref, f.net, REQUEST);
+    for (let i = 0; i < 40; i++) await f.ctx.client.createEndpoint(f.net.ID!, { SchemaVersion: { Major: 2, Minor: 0 }, Name: `remote-${i}`, Flags: 1, IpConfigurations: [{ IpAddress: `10.244.9.${i + 1}` }] });
+    const opened: string[] = [];
+    const api = f.ctx.client.api;
+    const counting = new Proxy(api, { get: (t, k) => (k === 'openEndpoint' || k === 'queryEndpointProperties' ? (...a: unknown[]) => { opened.push(String(k)); return (t as any)[k](...a); } : (t as any)[k]) });
+    const ctx: PodContext = { ...f.ctx, client: new HnsClient(counting, { callTimeoutMs: 5000 }) };
+    await networkStatus(ctx, 'cbr0', ['L2Bridge']);
+    assert.equal(opened, [], 'STATUS enumerates IDs only');
+    const ep = podEndpoints(f)[0] as { ID?: string } | undefined;
+    await admin(f).restartHns();
+    assert.ok(ep, 'the pod had its endpoint');
+    await rejects(networkStatus(ctx, 'cbr0', ['L2Bridge']), 51, 'lost their endpoint: ctr-a1');
+    assert.equal(opened, []);
+  } finally {
+    f.cleanup();
+  }
+});
+
 test.run();
