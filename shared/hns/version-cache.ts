@@ -4,12 +4,13 @@
 // small file in the state folder, keyed by the OS build. A Windows update changes the build (its
 // update revision at least), so after a patch the cached version no longer matches: the line
 // says "not yet known", and the invocation asks the service once and writes the file again
-// (log step `hns-version`). Whoever else learns the version (hnsctl version, hnsctl selftest, the
-// node agent) writes it too.
+// (log step `hns-version`). hnsctl selftest and the node agent, which ask the version anyway,
+// write it too.
 
 import path from 'node:path';
 import type { SchemaVersion } from './model/common';
-import { mkdirPrivate, readJsonFile, writeFileAtomic } from '../sys/atomic';
+import fs from 'node:fs';
+import { mkdirPrivate, parseTempFileName, readJsonFile, removeAbandonedTemps, writeFileAtomic } from '../sys/atomic';
 import { osBuild } from '../sys/osbuild';
 import { stateDir } from '../sys/paths';
 
@@ -56,7 +57,12 @@ export function rememberHnsVersion(h: HostVersions, v: SchemaVersion): boolean {
   const text = versionText(v);
   if (h.hnsVersion === text) return false;
   try {
-    mkdirPrivate(path.dirname(h.file));
+    const dir = path.dirname(h.file);
+    mkdirPrivate(dir);
+    // A writer killed between its temp file and the rename left the temp (and a stale cache, so
+    // the next invocation comes here): removed once that writer is gone.
+    const temps = fs.readdirSync(dir).filter((n) => parseTempFileName(n)?.target === VERSION_CACHE_FILE);
+    if (temps.length) removeAbandonedTemps(dir, temps);
     // A lost write only costs one more ask: no fsync.
     writeFileAtomic(h.file, JSON.stringify({ osBuild: h.osBuild, hnsVersion: text, learned: new Date().toISOString() } satisfies CacheFile) + '\n', { durable: false });
     h.hnsVersion = text;
