@@ -11,10 +11,10 @@
 // namespace and the endpoint on the i-th network) `cni-selftest.<run>.n<i>`, where <run> is the
 // process (`<pid>`, on Linux `<pid>-<start ticks>-<boot id prefix>`, as shared/sys/process.ts
 // names a writer) and its start time. Such a name is never `<containerID>_<network>`, so plugin GC
-// and `hnsctl pods` never take it for a pod. Nothing is left behind: a failing step and SIGINT /
-// SIGTERM undo what was made, in reverse; SIGKILL cannot be caught, so every run first removes
-// the leftovers of earlier runs whose process is gone (found by the marker in HNS and in the IPAM
-// store), and `hnsctl selftest --clean` does only that.
+// and `hnsctl pods` never take it for a pod. Nothing is left behind: a failing step and SIGINT,
+// SIGTERM, SIGHUP (Windows: also SIGBREAK) undo what was made, in reverse; SIGKILL cannot be
+// caught, so every run first removes the leftovers of earlier runs whose process is gone (found by
+// the marker in HNS and in the IPAM store), and `hnsctl selftest --clean` does only that.
 //
 // The address. A pod gets its address from its IPAM, which knows nothing of HNS: an endpoint of
 // ours on an address some pod is then given makes that pod's ADD fail (the address is taken,
@@ -549,10 +549,9 @@ export async function selftest(client: HnsClient, words: string[], opts: Selftes
   const onSignal = (s: NodeJS.Signals) => {
     signal ??= s;
   };
-  if (!opts.noSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  // Ctrl+C, a stop, a closed terminal; on Windows also Ctrl+Break and a closed console window (SIGHUP).
+  const signals: NodeJS.Signals[] = opts.noSignals ? [] : ['SIGINT', 'SIGTERM', 'SIGHUP', ...(platform === 'win32' ? ['SIGBREAK' as const] : [])];
+  for (const s of signals) process.on(s, onSignal);
   try {
     const v = await client.serviceVersion();
     report.hnsVersion = versionText(v);
@@ -588,10 +587,7 @@ export async function selftest(client: HnsClient, words: string[], opts: Selftes
     report.error = (err as Error).message;
     return report;
   } finally {
-    if (!opts.noSignals) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    for (const s of signals) process.off(s, onSignal);
   }
 }
 
