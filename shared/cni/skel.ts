@@ -13,6 +13,7 @@ import {
 import { readAllStdin, writeStderr, writeStdout } from './stdio';
 import type { Result100 } from './result/v100';
 import { Logger } from '../log/logger';
+import { firstLineFields, hostVersions, type HostVersions } from '../hns/version-cache';
 import { defaultLogFile } from '../sys/paths';
 import path from 'node:path';
 import { canonicalize, type ConfNote, describeNote } from '../schema/decode';
@@ -37,6 +38,8 @@ export interface CniRequest {
   log: Logger;
   /** Epoch ms by which the invocation answers, whatever it is waiting for (invocationDeadline). */
   deadline: number;
+  /** The OS build and the HNS version cached for it (the first log line's); the context asks the service when the version is not known. */
+  host?: HostVersions;
 }
 
 export interface PluginHandlers {
@@ -118,12 +121,15 @@ export async function runPlugin(info: PluginInfo, io: ProcessIo = processIo()): 
       { file: logFile.file, platform: io.platform, fallback, logFolder: (io.platform === 'win32' ? path.win32 : path.posix).dirname(fallback) },
       { plugin: info.name, pid: process.pid, command, containerId: cmd.containerId || undefined, ifName: cmd.ifName || undefined, network: conf.name },
     );
+    // After a Windows update, the first thing an operator needs is which build and which HNS.
+    const host = hostVersions(io.env, io.platform);
+    log.once(firstLineFields(host));
     if (logFile.ignored) log.event('log-file-ignored', { logFile: logFile.ignored, note: 'not an absolute path: it would land in the runtime\'s working directory' }, 'warning');
     reportConfNotes(notes, log, io);
     if (!isVerb(command) || command === 'VERSION') throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${command}`, `CNI_COMMAND must be one of ADD, DEL, CHECK, GC, STATUS, VERSION`);
     version = negotiateVersion(command, conf.cniVersion);
     const handlers = await log.step('load-plugin', () => info.load());
-    const req: CniRequest = { verb: command, version, cmd, cniArgs: parseCniArgs(cmd.args), stdin, conf, env: io.env, platform: io.platform, log, deadline };
+    const req: CniRequest = { verb: command, version, cmd, cniArgs: parseCniArgs(cmd.args), stdin, conf, env: io.env, platform: io.platform, log, deadline, host };
     const overdue = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new CniError(ErrorCode.TryAgainLater, `${info.name} ${command} did not finish within ${Math.round(budgetMs / 1000)} s`, 'the node is busy or something it waits for hangs (the HNS service, a lock, the IPAM plugin); the runtime retries')), budgetMs);
     });
@@ -302,6 +308,7 @@ function logFileOf(conf: CniRequest['conf'], io: ProcessIo): { file: string; ign
 /** A request rejected before its conf was read still gets a log line, at the default path. */
 function logEarlyFailure(info: PluginInfo, io: ProcessIo, command: string, fields: Record<string, unknown>): void {
   const log = new Logger({ file: defaultLogFile(io.env, io.platform), platform: io.platform }, { plugin: info.name, pid: process.pid, command });
+  log.once(firstLineFields(hostVersions(io.env, io.platform)));
   log.finish('error', fields);
 }
 

@@ -71,12 +71,18 @@ export class Logger {
   /** A write failed: lines are dropped until then (epoch ms), then the file is opened again. */
   private failedUntil = 0;
   private readonly started = monotonicMs();
+  private first: LogFields | undefined;
   private readonly opts: Required<Omit<LogOptions, 'fallback' | 'logFolder'>> & Pick<LogOptions, 'fallback' | 'logFolder'>;
 
   /** `opts` null: a logger that drops everything (VERSION, unit tests). */
   constructor(opts: LogOptions | null, private readonly base: LogFields = {}) {
     this.off = opts === null;
     this.opts = { file: '', maxBytes: DEFAULT_MAX_BYTES, keep: DEFAULT_KEEP, platform: process.platform, warn: warnOnStderr, ...opts };
+  }
+
+  /** Fields for the next line only: the invocation's first line carries the host's OS build and HNS version. */
+  once(fields: LogFields): void {
+    this.first = { ...this.first, ...fields };
   }
 
   /** Adds fields to every later line (the network name once the conf is read, ...). */
@@ -144,7 +150,8 @@ export class Logger {
   private write(fields: LogFields): void {
     if (this.off || Date.now() < this.failedUntil) return;
     try {
-      const line = JSON.stringify({ time: new Date().toISOString(), ...this.base, ...fields }) + '\n';
+      const line = JSON.stringify({ time: new Date().toISOString(), ...this.base, ...fields, ...this.first }) + '\n';
+      this.first = undefined;
       if (this.fd === undefined) {
         const opened = this.open(line);
         this.fd = opened.fd;

@@ -7,6 +7,23 @@ import { openBackend } from '../hns/backend';
 import { HnsClient, DEFAULT_CALL_TIMEOUT_MS } from '../hns/client';
 import type { PodContext } from '../pod/context';
 import { stateDir } from '../sys/paths';
+import { rememberHnsVersion, versionText } from '../hns/version-cache';
+
+/**
+ * The first log line said the HNS version is not yet known (first run, or the OS build changed:
+ * a patch): one ask of the service, logged, and cached for the runs after. A failure is logged
+ * and the verb goes on: the version is for the operator, the verb's own calls report the service.
+ */
+async function learnHnsVersion(req: CniRequest, client: HnsClient): Promise<void> {
+  const host = req.host!;
+  try {
+    const v = await client.serviceVersion();
+    const cached = rememberHnsVersion(host, v);
+    req.log.event('hns-version', { hnsVersion: versionText(v), osBuild: host.osBuild, cached });
+  } catch (err) {
+    req.log.event('hns-version', { osBuild: host.osBuild, error: (err as Error).message }, 'warning');
+  }
+}
 
 export interface InvocationContext extends PodContext {
   close(): Promise<void>;
@@ -21,6 +38,7 @@ export async function openContext(req: CniRequest, conf: NetConf): Promise<Invoc
       if (error) req.log.event('hns-call', { call, ms: Math.round(ms * 100) / 100, error: error.message }, 'error');
     },
   });
+  if (req.host && req.host.hnsVersion === undefined) await learnHnsVersion(req, client);
   const close = async () => {
     await client.close();
     await api.dispose();

@@ -87,6 +87,8 @@ export function signatureOf(syscall: string, args: string, hide: string[]): stri
     .replace(/\.\d+(?:-\d+-[0-9a-f]{8})?\.[0-9a-z]+\.tmp\b/g, '.TMP')
     .replace(/[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}/g, 'GUID')
     .replace(/\b\d{12}\./g, 'SEQ.')
+    // hnsctl selftest's run ID (pid, start, time: tools/hnsctl/selftest.ts) names its claim's marker.
+    .replace(/cni-selftest\.\d+(?:-\d+-[0-9a-f]{8})?\.[0-9a-z]+/g, 'cni-selftest.RUN')
     .replace(/(pipe|socket|anon_inode):\[?[^>\]]*\]?/g, '$1');
   if (/^(write|pwrite64|writev|pwritev|fsync|fdatasync|ftruncate)$/.test(syscall)) {
     const fd = /^\d+<([^>]*)>/.exec(a);

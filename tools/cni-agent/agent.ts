@@ -29,6 +29,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startProbeServer, type ProbeServer } from './http';
 import type { AgentLog } from './log';
+import { hostVersions, NOT_YET_KNOWN, rememberHnsVersion, versionText } from '../../shared/hns/version-cache';
 import { agentMetrics, type AgentMetrics } from './metrics';
 import { FilePeers } from './peers-file';
 import { errorText } from '../../shared/log/logger';
@@ -115,6 +116,22 @@ export class Agent {
     return { routes: this.reconciler?.ownedRoutes ?? 0, policies: this.reconciler?.ownedPolicies ?? 0 };
   }
 
+  /**
+   * The OS build and HNS version for the agent's first line (pain point 21). The agent is started
+   * once, so it asks the service (one call) rather than trusting the plugins' cache, and refreshes
+   * that cache for them; a service that does not answer yet is said plainly.
+   */
+  private async hostVersions(): Promise<{ osBuild: string; hnsVersion: string }> {
+    const host = hostVersions(this.deps.env, this.deps.platform);
+    try {
+      const v = await this.hns!.serviceVersion();
+      rememberHnsVersion(host, v);
+      return { osBuild: host.osBuild, hnsVersion: versionText(v) };
+    } catch (err) {
+      return { osBuild: host.osBuild, hnsVersion: `${NOT_YET_KNOWN} (${errorText(err)}): the service did not answer when the agent started` };
+    }
+  }
+
   /** Opens the backends and the peer source (nothing is changed yet). */
   async open(): Promise<void> {
     const { cfg, env, platform, log } = this.deps;
@@ -128,7 +145,7 @@ export class Agent {
     m.ownedPolicies.set(this.reconciler.ownedPolicies);
     if (cfg.peers.source === 'file') this.file = new FilePeers(cfg.peers.file);
     else this.deps.kube ??= (await import('../../shared/kube/client')).kubeNodeClient({ ...(cfg.peers.kubeconfig ? { kubeconfig: cfg.peers.kubeconfig } : {}) }, env);
-    log.event('opened', { hns: this.api.backend, host: this.host?.backend ?? 'none', peers: cfg.peers.source, ...(this.deps.kube ? { server: this.deps.kube.server } : {}) });
+    log.event('opened', { ...(await this.hostVersions()), hns: this.api.backend, host: this.host?.backend ?? 'none', peers: cfg.peers.source, ...(this.deps.kube ? { server: this.deps.kube.server } : {}) });
     if (cfg.binDir) {
       // containerd runs the conflist's plugin from its bin_dir: a conflist naming a plugin that is not there fails every pod.
       const exe = path.join(cfg.binDir, this.deps.platform === 'win32' ? `${cfg.mode}.exe` : cfg.mode);

@@ -46,6 +46,7 @@ export const USAGE = `usage: hnsctl <command>
   version [--json]                              the HNS version and the features it implies
   validate <conflist> [--json] [--cluster-cidr <p>]... [--service-cidr <p>]...
                                                 check a conflist or conf against this node: network, gateway, HNS features, SNAT
+  selftest [<network>...] [--clean] [--json]    a throw-away pod on each L2Bridge/Overlay network, step by step (selftest.ts)
   help                                          this text
 
 The HNS emulator only (CNI_HNS_EMULATOR_DIR):
@@ -93,6 +94,7 @@ function parseArgs(argv: string[]): Args {
       args.confs.push(argv[++i]!);
     }
     else if (a === '-h' || a === '--help') args.words.unshift('help');
+    else if (args.words[0] === 'selftest' && a.startsWith('--')) args.words.push(a); // its own options (selftest.ts)
     else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
     else args.words.push(a);
   }
@@ -408,6 +410,12 @@ async function dispatch(args: Args, io: CliIo, client: () => Promise<HnsClient>)
       return deleteCommand(await client(), rest, io.out);
     case 'version':
       return versionCommand(await client(), args.json, io.out);
+    case 'selftest': {
+      const { selftestCommand, SelftestUsageError } = await import('./selftest');
+      return selftestCommand(await client(), rest, args.json, io.out).catch((err: unknown) => {
+        throw err instanceof SelftestUsageError ? new UsageError(err.message) : err;
+      });
+    }
     case 'emulator':
       return emulatorCommand(async () => (await client()).api, rest, args.json, io.out);
     case 'validate':
