@@ -2,11 +2,14 @@
 // before and after a step, and the differences in words. Parts: the emulated HNS objects
 // (networks, endpoints, namespaces), the plugin's state directory (files; a lock file that was
 // created and removed leaves no trace, one left behind is a change), FAKE-IPAM's allocations and
-// the number of its calls, host-local's data directory.
+// the number of its calls, host-local's data directory. Left out of the state directory: the HNS
+// version cache (shared/hns/version-cache.ts), a fact about the host learned once per OS build by
+// whichever invocation first talks to HNS, as a log file is; no request's outcome depends on it.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../../shared/schema/canonical';
+import { VERSION_CACHE_FILE } from '../../shared/hns/version-cache';
 import type { CaseNode } from './node';
 
 export interface Snapshot {
@@ -56,7 +59,9 @@ export function snapshot(node: CaseNode): Snapshot {
   }
   const ipam: Record<string, string> = {};
   for (const a of node.ipamAllocations()) ipam[`${a.network}/${a.containerId}/${a.ifName}`] = a.addresses.join(',');
-  return { hns, state: files(node.stateDir), ipam, ipamCalls: node.ipamCalls().length, hostLocal: files(node.hostLocalDir) };
+  const state = files(node.stateDir);
+  delete state[VERSION_CACHE_FILE];
+  return { hns, state, ipam, ipamCalls: node.ipamCalls().length, hostLocal: files(node.hostLocalDir) };
 }
 
 function diffMaps(what: string, a: Record<string, string>, b: Record<string, string>, out: string[]): void {

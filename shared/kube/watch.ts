@@ -302,9 +302,14 @@ export class NodeWatcher {
     this.synchronized(reason, 'list');
   }
 
+  /** A relist's Nodes become the cache; an unchanged Node keeps its object (what the agent keys its per-peer work by). */
   private replace(nodes: Map<string, NodeInfo>, resourceVersion: string): void {
+    const before = new Map(this.nodes);
     this.nodes.clear();
-    for (const [name, n] of nodes) this.nodes.set(name, n);
+    for (const [name, n] of nodes) {
+      const old = before.get(name);
+      this.nodes.set(name, old && sameForAgent(old, n) ? old : n);
+    }
     this.resourceVersion = resourceVersion;
   }
 

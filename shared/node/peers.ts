@@ -45,27 +45,30 @@ export interface DesiredPolicy {
  * string a few times, and parsing is most of what a watch event costs the agent (the same
  * strings come back on every pass, so the cache stays the size of the cluster).
  */
-const canonical = new Map<string, string | null>();
+const canonicalPrefixes = new Map<string, string | null>();
+const canonicalIps = new Map<string, string | null>();
 
-function memo(text: string, f: (t: string) => string | undefined): string | undefined {
-  let v = canonical.get(text);
+// One map per kind, looked up by the text itself: a key built per call (`p:${text}`) was a new
+// string to hash every time, the biggest cost of an event pass at 5,000 peers.
+function memo(cache: Map<string, string | null>, text: string, f: (t: string) => string | undefined): string | undefined {
+  let v = cache.get(text);
   if (v === undefined) {
-    if (canonical.size > 50_000) canonical.clear();
+    if (cache.size > 50_000) cache.clear();
     v = f(text) ?? null;
-    canonical.set(text, v);
+    cache.set(text, v);
   }
   return v ?? undefined;
 }
 
 function canonicalPrefix(text: string): string | undefined {
-  return memo(`p:${text}`, () => {
+  return memo(canonicalPrefixes, text, () => {
     const c = parseCidr(text);
     return c ? formatCidr(c) : undefined;
   });
 }
 
 function canonicalIp(text: string): string | undefined {
-  return memo(`a:${text}`, () => {
+  return memo(canonicalIps, text, () => {
     const ip = parseIp(text);
     return ip ? formatIp(ip) : undefined;
   });
@@ -131,24 +134,90 @@ function distinctPeers(peers: Peer[], problems: PeerProblem[]): Peer[] {
   return peers.filter((p) => !twice.has(p.name));
 }
 
+/** What one peer may claim on this node, and what it may not: a pure function of the peer and the rules. */
+interface Verdict<T> {
+  claims: Claim<T>[];
+  problems: PeerProblem[];
+}
+
+/**
+ * The per-peer half of a pass, kept from one pass to the next: a watch event changes one Node,
+ * and checking every other peer again (parsing, the sanity rules) was most of what the event cost
+ * at 5,000 Nodes. A verdict is kept for the same Peer object under the same rules, so the caller
+ * hands over an unchanged peer as the very object it handed over before (the agent keeps one per
+ * trimmed Node); a new object, or any change of the rules, is checked afresh. What spans peers
+ * (names given twice, overlapping subnets) is always decided over the whole list.
+ */
+export class PeerVerdicts {
+  private rulesKey = '';
+  private kept = new WeakMap<Peer, Verdict<unknown>>();
+
+  /** The verdicts of `peers` under `rules`, from the last pass where the peer and the rules are the same. */
+  of<T>(peers: Peer[], rules: PeerRules, judge: (p: Peer) => Verdict<T>, extra = ''): Verdict<T>[] {
+    const key = `${extra}|${JSON.stringify(rules)}`;
+    if (key !== this.rulesKey) {
+      this.rulesKey = key;
+      this.kept = new WeakMap();
+    }
+    return peers.map((p) => {
+      let v = this.kept.get(p) as Verdict<T> | undefined;
+      if (!v) this.kept.set(p, (v = judge(p)));
+      return v;
+    });
+  }
+}
+
+function judged<T>(peers: Peer[], rules: PeerRules, judge: (p: Peer) => Verdict<T>, cache: PeerVerdicts | undefined, extra = ''): Verdict<T>[] {
+  return cache ? cache.of(peers, rules, judge, extra) : peers.map(judge);
+}
+
+/** The claims that survive the sweeps across peers, the problems of all (each peer's first, then the overlaps). */
+function settle<T>(verdicts: Verdict<T>[], problems: PeerProblem[]): Claim<T>[] {
+  const claims: Claim<T>[] = [];
+  for (const v of verdicts) {
+    for (const p of v.problems) problems.push(p);
+    for (const c of v.claims) claims.push(c);
+  }
+  return withoutOverlaps(claims, problems);
+}
+
+function routeVerdict(peer: Peer, rules: PeerRules): Verdict<string> {
+  const problems: PeerProblem[] = [];
+  const claims: Claim<string>[] = [];
+  if (peer.podCIDRs.length === 0) problems.push({ peer: peer.name, rule: 'incomplete', reason: 'no pod subnet yet' });
+  for (const { prefix, block } of sanePodCidrs(peer, rules, undefined, problems)) {
+    const hop = peer.nodeIPs.map(canonicalIp).find((ip) => ip && familyOf(ip) === block.family);
+    const bad = hop ? underlayRefusal(hop, block.family, rules, 'next hop') : { rule: 'incomplete' as const, reason: `no IPv${block.family} node IP for pod subnet ${prefix}` };
+    if (bad) problems.push({ peer: peer.name, ...bad });
+    else claims.push({ peer: peer.name, prefix, block, value: hop! });
+  }
+  return { claims, problems };
+}
+
+function policyVerdict(peer: Peer, rules: PeerRules, vni: number): Verdict<{ pa: string; mac: string }> {
+  const problems: PeerProblem[] = [];
+  const prefix = sanePodCidrs(peer, rules, 4, problems)[0];
+  const pa = peer.nodeIPs.map(canonicalIp).find((ip) => ip && familyOf(ip) === 4);
+  const mac = goMac(peer.vtepMac);
+  let bad: { rule: RefusalRule; reason: string } | undefined;
+  if (!prefix) bad = problems.length ? undefined : { rule: 'incomplete', reason: 'no IPv4 pod subnet yet' };
+  else if (!pa) bad = { rule: 'incomplete', reason: 'no IPv4 node IP' };
+  else bad = underlayRefusal(pa, 4, rules, 'provider address') ?? vtepMacRefusal(mac, peer.vtepMac, rules);
+  if (!bad && prefix && peer.vni !== undefined && peer.vni !== vni) bad = { rule: 'vni', reason: `announces VNI ${clip(peer.vni)}, this node uses ${vni}` };
+  if (bad) problems.push({ peer: peer.name, ...bad });
+  const claims = !bad && prefix ? [{ peer: peer.name, prefix: prefix.prefix, block: prefix.block, value: { pa: pa!, mac: mac! } }] : [];
+  return { claims, problems };
+}
+
 /**
  * host-gateway: one route per peer pod subnet, via the peer's node IP of the same family, when
  * both are sane for this node (sanity.ts). Two peers whose pod subnets overlap get neither: two
  * routes to one address would split that node's pods between two next hops.
  */
-export function desiredRoutes(peers: Peer[], rules: PeerRules): { routes: DesiredRoute[]; problems: PeerProblem[] } {
+export function desiredRoutes(peers: Peer[], rules: PeerRules, cache?: PeerVerdicts): { routes: DesiredRoute[]; problems: PeerProblem[] } {
   const problems: PeerProblem[] = [];
-  const claims: Claim<string>[] = [];
-  for (const peer of distinctPeers(peers, problems)) {
-    if (peer.podCIDRs.length === 0) problems.push({ peer: peer.name, rule: 'incomplete', reason: 'no pod subnet yet' });
-    for (const { prefix, block } of sanePodCidrs(peer, rules, undefined, problems)) {
-      const hop = peer.nodeIPs.map(canonicalIp).find((ip) => ip && familyOf(ip) === block.family);
-      const bad = hop ? underlayRefusal(hop, block.family, rules, 'next hop') : { rule: 'incomplete' as const, reason: `no IPv${block.family} node IP for pod subnet ${prefix}` };
-      if (bad) problems.push({ peer: peer.name, ...bad });
-      else claims.push({ peer: peer.name, prefix, block, value: hop! });
-    }
-  }
-  const routes = withoutOverlaps(claims, problems).map((c) => ({ destinationPrefix: c.prefix, nextHop: c.value, peer: c.peer }));
+  const verdicts = judged(distinctPeers(peers, problems), rules, (p) => routeVerdict(p, rules), cache, 'routes');
+  const routes = settle(verdicts, problems).map((c) => ({ destinationPrefix: c.prefix, nextHop: c.value, peer: c.peer }));
   return { routes, problems };
 }
 
@@ -157,24 +226,10 @@ export function desiredRoutes(peers: Peer[], rules: PeerRules): { routes: Desire
  * VTEP MAC on our VNI. Like flannel, a peer without a MAC yet (its first lease, flannel PR #1137)
  * gets nothing until it has one. Settings keys in hcsshim's RemoteSubnetRoutePolicySetting order.
  */
-export function desiredPolicies(peers: Peer[], rules: PeerRules, vni: number): { policies: DesiredPolicy[]; problems: PeerProblem[] } {
+export function desiredPolicies(peers: Peer[], rules: PeerRules, vni: number, cache?: PeerVerdicts): { policies: DesiredPolicy[]; problems: PeerProblem[] } {
   const problems: PeerProblem[] = [];
-  const claims: Claim<{ pa: string; mac: string }>[] = [];
-  for (const peer of distinctPeers(peers, problems)) {
-    const mine: PeerProblem[] = [];
-    const prefix = sanePodCidrs(peer, rules, 4, mine)[0];
-    const pa = peer.nodeIPs.map(canonicalIp).find((ip) => ip && familyOf(ip) === 4);
-    const mac = goMac(peer.vtepMac);
-    let bad: { rule: RefusalRule; reason: string } | undefined;
-    if (!prefix) bad = mine.length ? undefined : { rule: 'incomplete', reason: 'no IPv4 pod subnet yet' };
-    else if (!pa) bad = { rule: 'incomplete', reason: 'no IPv4 node IP' };
-    else bad = underlayRefusal(pa, 4, rules, 'provider address') ?? vtepMacRefusal(mac, peer.vtepMac, rules);
-    if (!bad && prefix && peer.vni !== undefined && peer.vni !== vni) bad = { rule: 'vni', reason: `announces VNI ${clip(peer.vni)}, this node uses ${vni}` };
-    problems.push(...mine);
-    if (bad) problems.push({ peer: peer.name, ...bad });
-    else if (prefix) claims.push({ peer: peer.name, prefix: prefix.prefix, block: prefix.block, value: { pa: pa!, mac: mac! } });
-  }
-  const policies = withoutOverlaps(claims, problems).map((c) => ({ peer: c.peer, settings: { DestinationPrefix: c.prefix, IsolationId: vni, ProviderAddress: c.value.pa, DistributedRouterMacAddress: c.value.mac } }));
+  const verdicts = judged(distinctPeers(peers, problems), rules, (p) => policyVerdict(p, rules, vni), cache, `policies|${vni}`);
+  const policies = settle(verdicts, problems).map((c) => ({ peer: c.peer, settings: { DestinationPrefix: c.prefix, IsolationId: vni, ProviderAddress: c.value.pa, DistributedRouterMacAddress: c.value.mac } }));
   return { policies, problems };
 }
 

@@ -22,7 +22,7 @@ import { conflict, notReady } from './errors';
 import { desiredHostEndpoint, holdsHostAddresses, hostEndpointAddresses, hostEndpointName } from './host-endpoint';
 import { checkExistingNetwork, desiredNetwork, type NetworkSpec } from './network';
 import { overlayServiceFields, waitForNetwork } from '../hns/overlay';
-import { type DesiredPolicy, type DesiredRoute, desiredPolicies, desiredRoutes, goMac, type Peer, type PeerProblem, policyKey, routeIdentity } from './peers';
+import { type DesiredPolicy, type DesiredRoute, desiredPolicies, desiredRoutes, goMac, type Peer, PeerVerdicts, type PeerProblem, policyKey, routeIdentity } from './peers';
 import type { PeerRules } from './sanity';
 import { type OwnedPolicy, type OwnedRoute, type OwnershipRecord, type RecordStore } from './records';
 
@@ -77,6 +77,8 @@ export class NodeReconciler {
   private facts?: NodeFacts;
   /** Every RemoteSubnetRoute on the network as last seen (ours and others'), by key. */
   private presentPolicies = new Map<string, RemoteSubnetRouteSettings>();
+  /** Each peer's sanity verdict, kept while the peer object and the rules stay the same (peers.ts). */
+  private readonly verdicts = new PeerVerdicts();
 
   constructor(private readonly deps: ReconcilerDeps) {
     const { record, damaged, from } = deps.records.load(deps.cfg.network, deps.cfg.mode);
@@ -89,7 +91,7 @@ export class NodeReconciler {
         aside = `not moved: ${(err as Error).message}`;
       }
       this.adopting = true;
-      const note = from ? `continuing from ${from}, the record one write before` : 'starting from an empty record';
+      const note = from ? `continuing from ${from}` : 'starting from an empty record';
       deps.log.event('record-damaged', { file: deps.records.file, error: damaged, setAside: aside ?? null, note: `${note}: the next full pass also adopts the routes or policies on the node that are exactly what the peers want, and leaves everything else alone` }, 'warning');
     }
   }
@@ -266,9 +268,11 @@ export class NodeReconciler {
     const { host, records, log } = this.deps;
     const uplink = this.uplink;
     if (!host || !uplink) throw notReady('the interface holding the node IP is not known yet');
-    const { routes, problems } = desiredRoutes(peers, this.peerRules(uplink));
+    const { routes, problems } = desiredRoutes(peers, this.peerRules(uplink), this.verdicts);
     report.problems = problems;
-    const want = new Map<string, DesiredRoute>(routes.map((r) => [routeIdentity({ ...r, interfaceIndex: uplink.index }), r]));
+    // Desired routes are in one spelling already (peers.ts), so their identity is the plain join.
+    const want = new Map<string, DesiredRoute>();
+    for (const r of routes) want.set(`${r.destinationPrefix}|${r.nextHop}|${uplink.index}`, r);
     let present: Set<string> | undefined;
     if (pass === 'full') {
       present = new Set((await host.listRoutes()).map(routeIdentity));
@@ -284,17 +288,23 @@ export class NodeReconciler {
       const matches = [...want].filter(([k]) => present!.has(k) && !mine.has(k));
       this.adopt('routes', matches, ([, r]) => this.record.routes.push({ destinationPrefix: r.destinationPrefix, nextHop: r.nextHop, interfaceIndex: uplink.index, interfaceLuid: uplink.luid, state: 'added' }));
     }
-    const owned = new Map<string, OwnedRoute>(this.record.routes.map((r) => [routeIdentity(r), r]));
-    const toAdd = [...want].filter(([k]) => !owned.has(k) && !present?.has(k));
-    report.foreign = [...want.keys()].filter((k) => !owned.has(k) && present?.has(k)).length;
-    const toRemove = [...owned].filter(([k]) => !want.has(k));
+    const owned = new Map<string, OwnedRoute>();
+    for (const r of this.record.routes) owned.set(routeIdentity(r), r);
+    const toAdd: [string, DesiredRoute][] = [];
+    for (const [k, r] of want) {
+      if (owned.has(k)) continue;
+      if (present?.has(k)) report.foreign++;
+      else toAdd.push([k, r]);
+    }
+    const toRemove: [string, OwnedRoute][] = [];
+    for (const [k, r] of owned) if (!want.has(k)) toRemove.push([k, r]);
     if (toAdd.length === 0 && toRemove.length === 0) return;
 
     // Recorded before they are made: a crash now leaves "adding" entries, settled by the next full pass.
     const adding = toAdd.map(([, r]): OwnedRoute => ({ destinationPrefix: r.destinationPrefix, nextHop: r.nextHop, interfaceIndex: uplink.index, interfaceLuid: uplink.luid, state: 'adding' }));
     if (adding.length) {
       this.record.routes.push(...adding);
-      records.save(this.record);
+      records.change(this.record, { put: { routes: adding } }, true);
     }
     const notOurs = new Set<OwnedRoute>();
     for (const r of adding) {
@@ -321,7 +331,10 @@ export class NodeReconciler {
       }
     }
     this.record.routes = this.record.routes.filter((r) => !notOurs.has(r) && !removed.has(r));
-    records.save(this.record);
+    // A confirmation may be lost in a power cut (the entry stays "adding", settled by the next
+    // full pass); an entry no longer ours must not be: the record would claim someone else's route.
+    const dropped = [...notOurs, ...removed];
+    records.change(this.record, { put: { routes: adding.filter((r) => !notOurs.has(r)) }, drop: { routes: dropped } }, dropped.length > 0);
     log.event('routes', { pass, added: report.added, removed: report.removed, foreign: report.foreign, errors: report.errors.length, owned: this.record.routes.length, interface: uplink.index });
   }
 
@@ -333,7 +346,7 @@ export class NodeReconciler {
     // pass works from that view plus its own changes, so a watch event costs only its own calls.
     const net = this.network!;
     if (pass === 'full') this.presentPolicies = remoteSubnetRoutes(net);
-    const { policies, problems } = desiredPolicies(peers, this.peerRules(), cfg.vni);
+    const { policies, problems } = desiredPolicies(peers, this.peerRules(), cfg.vni, this.verdicts);
     report.problems = problems;
     if (pass === 'full') {
       const kept = this.record.policies.filter((p) => p.networkId.toUpperCase() === net.ID!.toUpperCase() && this.presentPolicies.has(policyKey(p.settings)));
@@ -380,9 +393,11 @@ export class NodeReconciler {
     }
     const adding = toAdd.map((p): OwnedPolicy => ({ networkId: net.ID!, settings: p.settings, state: 'adding' }));
     this.record.policies = this.record.policies.filter((p) => !removed.has(p));
+    let unrecorded = [...removed];
     if (adding.length) {
       this.record.policies.push(...adding);
-      records.save(this.record);
+      records.change(this.record, { put: { policies: adding }, drop: { policies: unrecorded } }, true);
+      unrecorded = [];
     }
     const notOurs = new Set<OwnedPolicy>();
     for (const batch of chunks(adding, POLICY_BATCH)) {
@@ -399,7 +414,9 @@ export class NodeReconciler {
       }
     }
     this.record.policies = this.record.policies.filter((p) => !notOurs.has(p));
-    records.save(this.record);
+    // As for routes: a lost confirmation is settled by the next full pass, a lost drop is not.
+    const dropped = [...unrecorded, ...notOurs];
+    records.change(this.record, { put: { policies: adding.filter((p) => !notOurs.has(p)) }, drop: { policies: dropped } }, dropped.length > 0);
     log.event('policies', { pass, added: report.added, removed: report.removed, foreign: report.foreign, errors: report.errors.length, owned: this.record.policies.length, networkId: net.ID });
   }
 

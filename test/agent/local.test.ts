@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { emulatorAdmin } from '../../shared/hns/backends/emulator/admin';
+import { RecordStore } from '../../shared/node/records';
 import { AGENT, HNSCTL } from './cluster';
 import { prepare } from './prepare';
 
@@ -163,9 +164,11 @@ test('a damaged ownership record (truncated, empty, garbage, a directory, a null
     assert.match(log, /"step":"record-damaged"/, kind);
     assert.match(log, /"step":"record-rebuilt"/, kind);
   }
-  const aside = fs.readdirSync(path.join(n.dir, 'state')).filter((f) => f.startsWith('cbr0.json.damaged-'));
+  const aside = fs.readdirSync(path.join(n.dir, 'state')).filter((f) => f.startsWith('cbr0.json.damaged-') && !f.endsWith('.journal'));
   assert.is(aside.length, 3, `the newest three set-aside records are kept (${aside.join(', ')})`);
-  assert.ok(JSON.parse(fs.readFileSync(record, 'utf8')).routes.length === left.length, 'a whole record again');
+  const again = new RecordStore(record).load('cbr0', 'host-gateway');
+  assert.is(again.damaged, undefined, 'a whole record again');
+  assert.is(again.record.routes.length, left.length, 'the record (with its journal) owns the remaining routes');
 });
 
 test('under umask 000 the folders the agent makes are not world-writable: conf 0755, state 0700, record 0600, conflist 0644', () => {

@@ -275,7 +275,16 @@ export class Agent {
     if (this.file) return this.file.peers && otherPeers(this.file.peers, this.cfg.node);
     const nodes = this.nodes();
     if (!nodes) return undefined;
-    return otherPeers([...nodes.values()].map((n) => peerOf(n, this.keys)), this.cfg.node);
+    return otherPeers([...nodes.values()].map((n) => this.peerOfNode(n)), this.cfg.node);
+  }
+
+  /** One Peer object per trimmed Node, for as long as the Node is unchanged: the reconciler keeps each peer's verdict by that object (peers.ts PeerVerdicts). */
+  private readonly peerObjects = new WeakMap<NodeInfo, Peer>();
+
+  private peerOfNode(n: NodeInfo): Peer {
+    let p = this.peerObjects.get(n);
+    if (!p) this.peerObjects.set(n, (p = peerOf(n, this.keys)));
+    return p;
   }
 
   private async pass(kind: 'full' | 'event', eventSince: number): Promise<void> {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { NodeStateError } from '../../../shared/node/errors';
 import { desiredHostEndpoint, holdsHostAddresses } from '../../../shared/node/host-endpoint';
 import { checkExistingNetwork, desiredNetwork, type NetworkSpec } from '../../../shared/node/network';
-import { desiredPolicies, desiredRoutes, goMac, otherPeers, policyKey, type Peer } from '../../../shared/node/peers';
+import { desiredPolicies, desiredRoutes, goMac, otherPeers, type Peer, PeerVerdicts, policyKey } from '../../../shared/node/peers';
 import type { PeerRules } from '../../../shared/node/sanity';
 
 const ws2022 = featuresOf({ Major: 13, Minor: 3 });
@@ -163,6 +163,25 @@ test('the conflist is written readable by operators (0644) whatever the umask, a
     process.umask(old);
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('verdicts kept between passes: the same answer as a fresh check, a changed peer or rule checked afresh, overlaps decided over the whole list', () => {
+  const cache = new PeerVerdicts();
+  const list = otherPeers(peers, 'me');
+  const fresh = (ps: Peer[], rules: PeerRules) => JSON.stringify(desiredRoutes(ps, rules));
+  const kept = (ps: Peer[], rules: PeerRules) => JSON.stringify(desiredRoutes(ps, rules, cache));
+  assert.is(kept(list, hostGwRules), fresh(list, hostGwRules));
+  assert.is(kept(list, hostGwRules), fresh(list, hostGwRules), 'a second pass from the kept verdicts');
+  // 'twin' moves away from b's subnet: a new object, so b's overlap goes although b's verdict is kept.
+  const moved = list.map((p) => (p.name === 'twin' ? { ...p, podCIDRs: ['10.244.6.0/24'] } : p));
+  assert.is(kept(moved, hostGwRules), fresh(moved, hostGwRules));
+  assert.ok(desiredRoutes(moved, hostGwRules, cache).routes.some((r) => r.peer === 'b'), 'b gets its route once twin no longer overlaps');
+  // A rule change (the service CIDR now covers 10.244.1.0/24) reaches the kept peers too.
+  const narrower: PeerRules = { ...hostGwRules, serviceCIDRs: ['10.244.1.0/24'] };
+  assert.is(kept(moved, narrower), fresh(moved, narrower));
+  assert.not.ok(desiredRoutes(moved, narrower, cache).routes.some((r) => r.destinationPrefix === '10.244.1.0/24'));
+  // Routes and policies from one cache never mix.
+  assert.is(JSON.stringify(desiredPolicies(moved, overlayRules, 4096, cache)), JSON.stringify(desiredPolicies(moved, overlayRules, 4096)));
 });
 
 test.run();

@@ -72,13 +72,29 @@ test('a record the agent cannot read is set aside and the one before it used: no
     assert.ok(fs.readdirSync(path.dirname(first.records.file)).some((f) => f.startsWith('cbr0.json.damaged-')), 'the damaged one is kept aside');
   }));
 
-test('both generations damaged: the routes exactly as desired are adopted, anything else is left alone', () =>
+test('record and its generation before damaged, the journal intact: the journal is the agent\'s proof, a departed peer\'s route still goes', () =>
   withEmulator(async (e) => {
     e.admin.updateConfig({ managementIp: '192.168.10.11' });
     const first = reconciler(e);
     await first.r.ensureNode(ME);
     await first.r.syncPeers(PEERS, 'full');
+    assert.ok(fs.existsSync(first.records.journalFile), 'the confirmations of the first sync are journaled');
     for (const f of [first.records.file, `${first.records.file}.prev`]) fs.writeFileSync(f, '');
+    const second = reconciler(e);
+    assert.ok(second.events.includes('record-damaged'));
+    await second.r.ensureNode(ME);
+    const report = await second.r.syncPeers(PEERS.slice(0, 1), 'full');
+    assert.is(report.removed, 1);
+    assert.equal(await netmgmt(e), ['10.244.2.0/24 via 192.168.10.12']);
+  }));
+
+test('record, generation before and journal damaged: the routes exactly as desired are adopted, anything else is left alone', () =>
+  withEmulator(async (e) => {
+    e.admin.updateConfig({ managementIp: '192.168.10.11' });
+    const first = reconciler(e);
+    await first.r.ensureNode(ME);
+    await first.r.syncPeers(PEERS, 'full');
+    for (const f of [first.records.file, `${first.records.file}.prev`, first.records.journalFile]) fs.writeFileSync(f, '');
     const second = reconciler(e);
     await second.r.ensureNode(ME);
     const report = await second.r.syncPeers(PEERS.slice(0, 1), 'full');
