@@ -14,7 +14,7 @@
 //                  and per hour of steady state from what was measured (the model is printed).
 // Every figure is printed against the issue's target (met / not met).
 //
-//   node bench/agent.mjs [--nodes 1000,5000] [--events 20] [--heartbeats 5000] [--mode host-gateway|win-overlay] [--no-fallback] [--agent <cni-agent>]
+//   node bench/agent.mjs [--nodes 1000,5000] [--events 20] [--heartbeats 5000] [--mode host-gateway|win-overlay] [--no-fallback] [--per-event] [--agent <cni-agent>]
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -34,6 +34,8 @@ const EVENTS = Number(arg('--events', 20));
 const HEARTBEATS = Number(arg('--heartbeats', 5000));
 const MODE = arg('--mode', 'host-gateway');
 const FALLBACK = !args.includes('--no-fallback');
+// --per-event: each relevant change's time on stderr (a p90 far above the median is a few slow ones: which kind, how often).
+const PER_EVENT = args.includes('--per-event');
 // The issue's targets (issue 17).
 const TARGETS = { firstSyncMs: { 1000: 1000, 5000: 3000 }, rssMiB: { 1000: 90, 5000: 120 }, changeP90Ms: 50, heartbeatCalls: 0, heartbeatCpuMs: 1000 };
 // Steady state, as a cluster produces it: kubelet posts its Node's status every 5 minutes when
@@ -186,6 +188,7 @@ async function run(nodes, watchList) {
       await waitFor('change applied', () => (line = logLines(logFile, mark).find((l) => l.step === 'reconcile' && l.pass === 'event')), 10_000);
       mark = fs.statSync(logFile).size;
       agentMs.push(line.sinceEventMs);
+      if (PER_EVENT) process.stderr.write(`change ${e + 1}: ${e % 2 ? 'pod CIDR changed' : 'Node added'}, ${line.sinceEventMs} ms from the watch event (the pass ${line.ms} ms)\n`);
       const made = admin.readCalls();
       calls.push(made.filter(changing).length);
       callMs.push(made.reduce((n, c) => n + c.ms, 0));

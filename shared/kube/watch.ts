@@ -148,6 +148,8 @@ export async function listNodes(api: NodeApi, keys: FlannelKeys, options: { reso
 
 export class NodeWatcher {
   readonly nodes = new Map<string, NodeInfo>();
+  /** Counts changes to `nodes` (a Node set, deleted, or the cache replaced): what was derived from the cache at one count still holds. */
+  changes = 0;
   /** A list has succeeded at least once. */
   synced = false;
   resourceVersion = '';
@@ -305,6 +307,7 @@ export class NodeWatcher {
   /** A relist's Nodes become the cache; an unchanged Node keeps its object (what the agent keys its per-peer work by). */
   private replace(nodes: Map<string, NodeInfo>, resourceVersion: string): void {
     const before = new Map(this.nodes);
+    this.changes++;
     this.nodes.clear();
     for (const [name, n] of nodes) {
       const old = before.get(name);
@@ -411,6 +414,7 @@ export class NodeWatcher {
     const before = this.nodes.get(info.name);
     if (e.type === 'DELETED') {
       this.nodes.delete(info.name);
+      this.changes++;
       this.hooks.onChange?.(info.name, before, undefined);
     } else if (e.type === 'ADDED' || e.type === 'MODIFIED') {
       if (sameForAgent(before, info)) {
@@ -418,6 +422,7 @@ export class NodeWatcher {
         return false;
       }
       this.nodes.set(info.name, info);
+      this.changes++;
       this.hooks.onChange?.(info.name, before, info);
     }
     return false;

@@ -264,15 +264,32 @@ export class NodeReconciler {
 
   // --- host-gateway routes ----------------------------------------------------------------
 
+  // Identities kept per object: the same desired route (peers.ts keeps it per peer) and the same
+  // owned entry come back on every pass, and building 10,000 key strings per event was garbage.
+  private readonly desiredKeys = new WeakMap<DesiredRoute, { index: number; key: string }>();
+  private readonly ownedKeys = new WeakMap<OwnedRoute, string>();
+
+  /** A desired route is in one spelling already (peers.ts), so its identity is the plain join. */
+  private desiredKey(r: DesiredRoute, index: number): string {
+    let k = this.desiredKeys.get(r);
+    if (!k || k.index !== index) this.desiredKeys.set(r, (k = { index, key: `${r.destinationPrefix}|${r.nextHop}|${index}` }));
+    return k.key;
+  }
+
+  private ownedKey(r: OwnedRoute): string {
+    let k = this.ownedKeys.get(r);
+    if (k === undefined) this.ownedKeys.set(r, (k = routeIdentity(r)));
+    return k;
+  }
+
   private async syncRoutes(peers: Peer[], pass: 'full' | 'event', report: PeerReport): Promise<void> {
     const { host, records, log } = this.deps;
     const uplink = this.uplink;
     if (!host || !uplink) throw notReady('the interface holding the node IP is not known yet');
     const { routes, problems } = desiredRoutes(peers, this.peerRules(uplink), this.verdicts);
     report.problems = problems;
-    // Desired routes are in one spelling already (peers.ts), so their identity is the plain join.
     const want = new Map<string, DesiredRoute>();
-    for (const r of routes) want.set(`${r.destinationPrefix}|${r.nextHop}|${uplink.index}`, r);
+    for (const r of routes) want.set(this.desiredKey(r, uplink.index), r);
     let present: Set<string> | undefined;
     if (pass === 'full') {
       present = new Set((await host.listRoutes()).map(routeIdentity));
@@ -289,7 +306,7 @@ export class NodeReconciler {
       this.adopt('routes', matches, ([, r]) => this.record.routes.push({ destinationPrefix: r.destinationPrefix, nextHop: r.nextHop, interfaceIndex: uplink.index, interfaceLuid: uplink.luid, state: 'added' }));
     }
     const owned = new Map<string, OwnedRoute>();
-    for (const r of this.record.routes) owned.set(routeIdentity(r), r);
+    for (const r of this.record.routes) owned.set(this.ownedKey(r), r);
     const toAdd: [string, DesiredRoute][] = [];
     for (const [k, r] of want) {
       if (owned.has(k)) continue;

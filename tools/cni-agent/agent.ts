@@ -275,8 +275,16 @@ export class Agent {
     if (this.file) return this.file.peers && otherPeers(this.file.peers, this.cfg.node);
     const nodes = this.nodes();
     if (!nodes) return undefined;
-    return otherPeers([...nodes.values()].map((n) => this.peerOfNode(n)), this.cfg.node);
+    const changes = this.watcher?.synced && nodes === this.watcher.nodes ? this.watcher.changes : 0;
+    const last = this.peerList;
+    if (last && last.nodes === nodes && last.changes === changes) return last.peers;
+    const peers = otherPeers([...nodes.values()].map((n) => this.peerOfNode(n)), this.cfg.node);
+    this.peerList = { nodes, changes, peers };
+    return peers;
   }
+
+  /** The peers as last derived from the Node cache, until the cache changes (a pass must not sort 5,000 names again for nothing). */
+  private peerList?: { nodes: ReadonlyMap<string, NodeInfo>; changes: number; peers: Peer[] };
 
   /** One Peer object per trimmed Node, for as long as the Node is unchanged: the reconciler keeps each peer's verdict by that object (peers.ts PeerVerdicts). */
   private readonly peerObjects = new WeakMap<NodeInfo, Peer>();
